@@ -1,0 +1,34 @@
+# Two commands for a fresh machine (see README): `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: demo test bench install models clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH, or run: make PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip "setuptools<81" wheel
+	$(BIN)/pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+models: install
+	$(BIN)/callqa models whisper-base
+
+## Install, then run the nightly job once on the bundled demo calls; reports go to reports/.
+demo: models
+	$(BIN)/callqa run demo/calls
+
+## Install, then run the whole test suite (real-model tests included).
+test: models
+	$(BIN)/pytest
+
+## Accuracy/speed/memory on ../shared/eval (not part of CI; takes ~30-40 min on 2 cores).
+bench: models
+	$(BIN)/callqa bench --eval-dir ../shared/eval
+
+clean:
+	rm -rf $(VENV) reports/*/ models/whisper-base

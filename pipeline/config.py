@@ -1,0 +1,162 @@
+"""Pipeline configuration: one YAML file, validated once, with a documented default per field.
+
+Model choice, device and compute type are configuration, never code changes::
+
+    asr:
+      model: large-v3          # registry name, local CTranslate2 directory, or hub id
+      device: cuda
+      compute_type: float16
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AsrConfig(_Section):
+    model: str = Field("whisper-base", description="Registry name, CTranslate2 directory or hub id.")
+    device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="Where Whisper runs.")
+    compute_type: str = Field("int8", description="CTranslate2 compute type (int8, float16, ...).")
+    cpu_threads: int = Field(0, ge=0, description="CPU threads for CTranslate2; 0 = all cores.")
+    beam_size: int = Field(5, ge=1, description="Beam width of the decoder.")
+    language: str = Field("zh", description="Spoken language passed to Whisper.")
+    initial_prompt: str = Field(
+        "您好，欢迎致电客服中心，请问有什么可以帮您？好的，请您稍等。",
+        description="Simplified, punctuated prompt that steers Whisper to Simplified output with punctuation.",
+    )
+    vad_min_silence_ms: int = Field(500, ge=50, description="Silence that ends a VAD speech chunk.")
+    utterance_pause_s: float = Field(
+        1.0, gt=0, description="A gap between words at least this long splits an utterance."
+    )
+    hallucination_max_logprob: float = Field(
+        -1.0, description="Segments below this avg log-prob that also match a known hallucination are dropped."
+    )
+    models_dir: Path = Field(Path("models"), description="Where registry models are assembled.")
+
+
+class AudioConfig(_Section):
+    agent_channel: int = Field(0, ge=0, le=1, description="Stereo channel of the agent by default.")
+    max_duration_s: float = Field(4 * 3600, gt=0, description="Longer recordings are rejected.")
+    min_duration_s: float = Field(0.5, ge=0, description="Shorter recordings are rejected as empty.")
+    silence_dbfs: float = Field(-55.0, description="A channel whose RMS is below this is silent.")
+
+
+class DiarizationConfig(_Section):
+    backend: Literal["offline", "pyannote"] = Field("offline", description="Diarizer used for mono calls.")
+    pyannote_pipeline: str = Field(
+        "models/pyannote-community-1",
+        description="Local pyannote pipeline directory or hub id (with token) for backend=pyannote.",
+    )
+    hf_token: str | None = Field(None, description="Hub token, only for a hub id.")
+    num_speakers: int | None = Field(2, description="Exact speaker count; None lets min/max decide.")
+    min_speakers: int = Field(2, ge=1)
+    max_speakers: int = Field(2, ge=1)
+    device: Literal["cpu", "cuda"] = Field("cpu")
+    # Offline backend (Silero VAD + resemblyzer embeddings + two-state Viterbi); see pipeline/diarization/offline.py.
+    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability that starts speech.")
+    vad_min_gap_s: float = Field(0.15, ge=0, description="Shorter silences inside speech are bridged.")
+    vad_min_speech_s: float = Field(0.12, ge=0, description="Shorter speech blips are dropped (clicks, breaths).")
+    vad_pad_s: float = Field(0.05, ge=0, description="Padding added around each speech region.")
+    window_s: float = Field(1.5, gt=0.2, description="Speaker-embedding window length.")
+    hop_s: float = Field(0.5, gt=0.05, description="Hop between embedding windows inside long speech regions.")
+    change_penalty: float = Field(
+        0.35, ge=0, description="Viterbi cost (cosine units) of a speaker change inside continuous speech."
+    )
+    gap_change_penalty: float = Field(
+        0.0, ge=0, description="Viterbi cost of a speaker change across a silence (turns usually alternate there)."
+    )
+    pitch_weight: float = Field(
+        0.0, ge=0, description="Weight of the pitch feature appended to embeddings (0 = embeddings only)."
+    )
+
+
+class RolesConfig(_Section):
+    review_threshold: float = Field(
+        0.7, ge=0, le=1, description="Role confidence below this marks the call needs_review."
+    )
+    voiceprints_dir: Path | None = Field(None, description="Enrolled agent voice samples (<agent_id>.wav).")
+    lexical_scale: float = Field(0.5, gt=0, description="Log-odds per point of lexical agent-cue score.")
+    first_speaker_logit: float = Field(1.0, ge=0, description="Log-odds that whoever opens the call is the agent.")
+    voiceprint_scale: float = Field(20.0, ge=0, description="Log-odds per unit of voiceprint cosine difference.")
+    stereo_mapping_logit: float = Field(
+        3.0, ge=0, description="Prior log-odds that a stereo channel mapping is right before the words are checked."
+    )
+
+
+class RulesConfig(_Section):
+    rulebook: Path | None = Field(None, description="YAML rulebook; None = the bundled default.")
+    disabled: tuple[str, ...] = Field((), description="Rule ids switched off.")
+    review_below_confidence: float = Field(
+        0.5, ge=0, le=1, description="Findings on speech with lower ASR confidence need review."
+    )
+
+
+class ReportConfig(_Section):
+    out_dir: Path = Field(Path("reports"), description="Reports go to <out_dir>/<run date>/.")
+    redact_pii: bool = Field(True, description="Mask phone, ID, bank card numbers and addresses.")
+    min_calls_for_ranking: int = Field(3, ge=1, description="Agents with fewer calls are not ranked.")
+    pass_score: float = Field(80.0, ge=0, le=100, description="Calls scoring at least this pass.")
+
+
+class StoreConfig(_Section):
+    url: str = Field("sqlite:///reports/callqa.db", description="SQLAlchemy URL (SQLite or PostgreSQL).")
+
+
+class FlowConfig(_Section):
+    task_runner: Literal["threads", "dask"] = Field("threads")
+    dask_address: str | None = Field(None, description="Existing Dask scheduler; None = local cluster.")
+    max_workers: int = Field(2, ge=1)
+    cron: str = Field("0 2 * * *")
+    timezone: str = Field("Asia/Shanghai")
+    filename_pattern: str = Field(
+        r"(?P<call_id>[^/]+?)(?:\.(?:stereo|mono8k|mono))?\.(?:wav|flac|mp3|m4a|ogg|opus|amr)$",
+        description="Regex with named groups (call_id, agent_id, recorded_at) used when no manifest exists.",
+    )
+
+
+class PipelineConfig(_Section):
+    asr: AsrConfig = AsrConfig()
+    audio: AudioConfig = AudioConfig()
+    diarization: DiarizationConfig = DiarizationConfig()
+    roles: RolesConfig = RolesConfig()
+    rules: RulesConfig = RulesConfig()
+    report: ReportConfig = ReportConfig()
+    store: StoreConfig = StoreConfig()
+    flow: FlowConfig = FlowConfig()
+
+    def fingerprint(self, *sections: str) -> str:
+        """Stable hash of the named sections (all by default), used in cache keys."""
+        names = sections or tuple(type(self).model_fields)
+        payload = {name: getattr(self, name).model_dump(mode="json") for name in names}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_config(path: str | Path | None = None) -> PipelineConfig:
+    """Read and validate a YAML config; ``None`` gives the defaults."""
+    if path is None:
+        return PipelineConfig()
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: config file not found; pass an existing YAML file or omit --config") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e}); fix the syntax at the line shown") from e
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+        )
+        raise ConfigError(f"{path}: invalid configuration: {problems}") from e

@@ -1,0 +1,93 @@
+"""Text normalisation shared by transcription, rules and benchmarks.
+
+Traditional to Simplified goes through OpenCC (``t2s``); full-width letters and digits are folded to
+half-width so patterns and CER see one form of every character.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional (or mixed) Chinese to Simplified; other text is unchanged."""
+    return _t2s().convert(text)
+
+
+# Full-width digits and Latin letters (as typed by IMEs) fold to ASCII; Chinese punctuation
+# such as ，？！ stays, because it is the form the transcript and the rulebook use.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code - 0xFEE0).isalnum()}
+_FULL_WIDTH[0x3000] = 0x20
+
+
+def fold_width(text: str) -> str:
+    """Full-width letters and digits (ＯＫ３０２１) to half-width; CJK punctuation is kept."""
+    return text.translate(_FULL_WIDTH)
+
+
+# Whisper often writes ASCII punctuation inside Chinese text ("您好,请问?"); after a CJK
+# character it becomes the full-width form the rulebook and readers expect.
+_CJK_PUNCT = re.compile(r"(?<=[\u3400-\u9fff])\s*([,?!;:])")
+_FULL_PUNCT = {",": "，", "?": "？", "!": "！", ";": "；", ":": "："}
+
+
+def normalize_text(text: str) -> str:
+    """The canonical form stored as ``Utterance.text``: Simplified, half-width, trimmed."""
+    simplified = to_simplified(fold_width(text)).strip()
+    return _CJK_PUNCT.sub(lambda m: _FULL_PUNCT[m.group(1)], simplified)
+
+
+def strip_punctuation(text: str) -> str:
+    """Remove punctuation and whitespace, as CER scoring expects."""
+    return "".join(ch for ch in text if not _is_punct_or_space(ch))
+
+
+def _is_punct_or_space(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return ch.isspace() or category.startswith("P") or category.startswith("S")
+
+
+def text_for_cer(text: str) -> str:
+    """Simplified, half-width, lower-case, without punctuation: both sides of a CER."""
+    return strip_punctuation(normalize_text(text)).lower()
+
+
+# --- helpers for rule matching (owned by the rules stage) -------------------------------------
+# Spelled-out digit strings (工号三零二一, 一二三一五) are how ASR and scripts write numbers; a
+# run of three or more becomes Arabic digits so "12315" patterns match either form.  One
+# character maps to one character, so match positions stay valid.
+_CN_DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4",
+              "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_MIN_DIGIT_RUN = 3
+
+
+def chinese_digits_to_arabic(text: str) -> str:
+    """Runs of three or more spelled digits (一二三一五) to Arabic (12315); same length."""
+    out: list[str] = []
+    run: list[str] = []
+    for ch in text + "\0":
+        if ch in _CN_DIGITS:
+            run.append(ch)
+            continue
+        if run:
+            out.extend(_CN_DIGITS[c] for c in run) if len(run) >= _MIN_DIGIT_RUN else out.extend(run)
+            run = []
+        out.append(ch)
+    return "".join(out[:-1])
+
+
+def compact_text(text: str) -> str:
+    """Matching form: Simplified, half-width, lower-case, digits as Arabic, no punctuation or spaces.
+
+    ASR punctuation is unreliable, so rule phrases and transcripts meet in this form.
+    """
+    return chinese_digits_to_arabic(strip_punctuation(normalize_text(text)).lower())

@@ -1,0 +1,405 @@
+"""Check types: each takes a compiled rule and a call, and returns an :class:`Outcome`.
+
+A check reports ``pass``/``fail``/``not_applicable`` (an apology is not needed when nobody
+complained) and the findings behind a ``fail``, each with evidence a team lead can play back.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pipeline.rules.context import CallContext
+from pipeline.rules.rulebook import Rule
+from pipeline.rules.text import Hit, PhraseSet, TextView, load_tokenizer, tokens_with_spans
+from pipeline.types import Finding
+
+QUOTE_MAX_CHARS = 160
+NEGATION_CHARS = frozenset("不没别无非")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str  # "pass" | "fail" | "not_applicable"
+    findings: tuple[Finding, ...] = ()
+    evidence: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+NOT_APPLICABLE = Outcome("not_applicable")
+PASS = Outcome("pass")
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= QUOTE_MAX_CHARS else text[:QUOTE_MAX_CHARS - 1] + "…"
+
+
+def _pattern(hit: Hit) -> str:
+    return f"{hit.pattern} (homophone)" if hit.homophone else hit.pattern
+
+
+def finding(rule: Rule, ctx: CallContext, indices: list[int] | tuple[int, ...], *, message: str,
+            pattern: str = "", quote: str | None = None, end_s: float | None = None) -> Finding:
+    """A finding anchored on utterances ``indices`` (the first one is the playback start)."""
+    confidence = ctx.confidence(indices)
+    if indices:
+        first = ctx.utterances[indices[0]]
+        start_s, speaker = first.start_s, first.speaker
+        end_s = end_s if end_s is not None else max(ctx.utterances[i].end_s for i in indices)
+        quote = quote if quote is not None else " ".join(ctx.utterances[i].text for i in indices)
+        index: int | None = indices[0]
+    else:
+        start_s, speaker, index, quote = None, None, None, quote or ""
+    return Finding(rule_id=rule.id, severity=rule.severity, weight=rule.weight, category=rule.category,
+                   fatal=rule.fatal, utterance_index=index, start_s=start_s, end_s=end_s, speaker=speaker,
+                   quote=_quote(quote), pattern=pattern, asr_confidence=round(confidence, 4),
+                   needs_review=confidence < ctx.options.review_below_confidence,
+                   message=f"{rule.title}: {message}")
+
+
+def _window_turns(rule: Rule, ctx: CallContext) -> list[int]:
+    window = rule.spec.window
+    turn_ids = ctx.turns_of(rule.spec.speaker)
+    if not turn_ids:
+        return []
+    if window.part == "opening":
+        if window.seconds is not None:
+            origin = ctx.turns[0].start_s if ctx.turns else 0.0
+            turn_ids = [t for t in turn_ids if ctx.turns[t].start_s - origin <= window.seconds] or turn_ids[:1]
+        return turn_ids[:window.turns] if window.turns else turn_ids
+    if window.part == "closing":
+        if window.seconds is not None:
+            end = ctx.turns[-1].end_s
+            turn_ids = [t for t in turn_ids if end - ctx.turns[t].start_s <= window.seconds] or turn_ids[-1:]
+        return turn_ids[-window.turns:] if window.turns else turn_ids
+    return turn_ids
+
+
+def _suppressed(hit: Hit, masks: list[Hit]) -> bool:
+    """A hit inside a mask (polite phrase, exception) does not count, unless it strictly contains it."""
+    return any(hit.overlaps(m) and not hit.covers(m) for m in masks)
+
+
+# --- required phrases ------------------------------------------------------------------------
+def check_required_phrases(rule: Rule, ctx: CallContext) -> Outcome:
+    turn_ids = _window_turns(rule, ctx)
+    if not turn_ids:
+        return NOT_APPLICABLE
+    view = ctx.turns_view(turn_ids)
+    groups = [rule.sets[f"require.{g}"] for g in range(len(rule.spec.require))]
+    missing: list[str] = []
+    matched: list[str] = []
+    for g, group in enumerate(groups):
+        hit = group.search(view)
+        if hit is None:
+            missing.append(_group_label(rule, g))
+        else:
+            matched.append(_pattern(hit))
+    if not missing:
+        return Outcome("pass", evidence=", ".join(matched))
+    indices = [i for t in turn_ids for i in ctx.turns[t].indices]
+    part = rule.spec.window.part
+    anchor = indices if part != "closing" else indices[-len(ctx.turns[turn_ids[-1]].indices):]
+    where = {"opening": "the opening", "closing": "the closing", "whole": "the call"}[part]
+    return Outcome("fail", (finding(rule, ctx, anchor, pattern="missing: " + " + ".join(missing),
+                                    quote=" ".join(ctx.utterances[i].text for i in indices),
+                                    message=f"{where} ({len(turn_ids)} {rule.spec.speaker} turn(s)) has no "
+                                            f"{' and no '.join(missing)}"),))
+
+
+def _group_label(rule: Rule, g: int) -> str:
+    items = rule.spec.require[g]
+    return items[0][1:] if len(items) == 1 and items[0].startswith("@") else f"group {g + 1}"
+
+
+# --- phrases (one finding per utterance) -----------------------------------------------------
+def check_phrases(rule: Rule, ctx: CallContext) -> Outcome:
+    findings = []
+    phrases, exceptions = rule.sets["phrases"], rule.sets["exceptions"]
+    for i in ctx.utterances_of(rule.spec.speaker):
+        hits = phrases.find_all(ctx.views[i])
+        if not hits:
+            continue
+        masks = exceptions.find_all(ctx.views[i]) if exceptions else []
+        hits = [h for h in hits if not _suppressed(h, masks)]
+        if hits:
+            findings.append(finding(rule, ctx, [i], pattern=_pattern(hits[0]),
+                                    message=f"{rule.spec.speaker} said {hits[0].pattern!r}"))
+    return Outcome("fail" if findings else "pass", tuple(findings))
+
+
+# --- harsh negation --------------------------------------------------------------------------
+def harsh_hits(rule: Rule, view: TextView, tokenizer_dict) -> tuple[str, list[Hit]]:
+    """Why an utterance is harsh ("forbidden" / "refusal") and the hits, or ("", []) when it is not."""
+    sets = rule.sets
+    polite = sets["polite"].find_all(view) if sets["polite"] else []
+    forbidden = [h for h in sets["forbidden"].find_all(view) if not _suppressed(h, polite)]
+    if forbidden:
+        return "forbidden", forbidden
+    if sets["softeners"].search(view) or sets["alternatives"].search(view):
+        return "", []
+    refusals = [h for h in sets["refusal"].find_all(view) if not _suppressed(h, polite)]
+    if not refusals and rule.tokens.get("negators") and _has_free_negation(view.compact, polite):
+        refusals = [h for h in _token_refusals(rule, view, tokenizer_dict) if not _suppressed(h, polite)]
+    return ("refusal", refusals) if refusals else ("", [])
+
+
+def _has_free_negation(text: str, polite: list[Hit]) -> bool:
+    for pos, ch in enumerate(text):
+        if ch in NEGATION_CHARS and not any(m.start <= pos < m.end for m in polite):
+            return True
+    return False
+
+
+def _token_refusals(rule: Rule, view: TextView, user_dict) -> list[Hit]:
+    """Negator + service verb (不能/给你/退款), or verb + complement (改/不了), found on jieba tokens."""
+    negators, verbs = rule.tokens["negators"], rule.tokens["refusal_verbs"]
+    complements, skip = rule.tokens["complements"], rule.tokens["skip_tokens"]
+    tokens = tokens_with_spans(load_tokenizer(user_dict), view.compact)
+    hits: list[Hit] = []
+    for k, (token, start, end) in enumerate(tokens):
+        if token in negators:
+            skipped = 0
+            for token2, _, end2 in tokens[k + 1:]:
+                if token2 in verbs:
+                    hits.append(Hit(start, end2, f"{token}+{token2}"))
+                    break
+                if token2 in skip and skipped < rule.spec.max_skip:
+                    skipped += 1
+                    continue
+                break
+        elif token in complements and k > 0 and tokens[k - 1][0] in verbs:
+            hits.append(Hit(tokens[k - 1][1], end, f"{tokens[k - 1][0]}+{token}"))
+        else:
+            for complement in complements:
+                if len(token) > len(complement) and token.endswith(complement) and token[:-len(complement)] in verbs:
+                    hits.append(Hit(start, end, f"{token[:-len(complement)]}+{complement}"))
+                    break
+    return hits
+
+
+def check_negation(rule: Rule, ctx: CallContext, user_dict=None) -> Outcome:
+    findings = []
+    for i in ctx.utterances_of(rule.spec.speaker):
+        kind, hits = harsh_hits(rule, ctx.views[i], user_dict)
+        if hits:
+            what = "forbidden service phrase" if kind == "forbidden" else "refusal without a softener or alternative"
+            findings.append(finding(rule, ctx, [i], pattern=_pattern(hits[0]),
+                                    message=f"{what} {hits[0].pattern!r}"))
+    return Outcome("fail" if findings else "pass", tuple(findings))
+
+
+# --- response (apology after a complaint) ----------------------------------------------------
+def check_response(rule: Rule, ctx: CallContext) -> Outcome:
+    spec = rule.spec
+    trigger, exceptions, respond = rule.sets["trigger"], rule.sets["trigger_exceptions"], rule.sets["respond"]
+    respond_turns = ctx.turns_of(spec.respond_speaker)
+    first_unanswered: tuple[int, Hit, list[int]] | None = None
+    for i in ctx.utterances_of(spec.trigger_speaker):
+        hits = trigger.find_all(ctx.views[i])
+        if hits and exceptions:
+            masks = exceptions.find_all(ctx.views[i])
+            hits = [h for h in hits if not _suppressed(h, masks)]
+        if not hits:
+            continue
+        t = ctx.turn_of_utterance(i)
+        window = [r for r in respond_turns if (r >= t if spec.include_trigger_turn else r > t)][:spec.within_turns]
+        for r in window:
+            answer = respond.search(ctx.turn_view(r))
+            if answer is not None:
+                return Outcome("pass", evidence=f"{hits[0].pattern} -> {_pattern(answer)}")
+        if first_unanswered is None:
+            first_unanswered = (i, hits[0], window)
+    if first_unanswered is None:
+        return NOT_APPLICABLE
+    i, hit, window = first_unanswered
+    end_s = ctx.turns[window[-1]].end_s if window else None
+    return Outcome("fail", (finding(rule, ctx, [i], pattern=hit.pattern, end_s=end_s,
+                                    message=f"{spec.trigger_speaker} said {hit.pattern!r}; no "
+                                            f"{spec.respond_speaker} response in the next "
+                                            f"{spec.within_turns} turn(s)"),))
+
+
+# --- holds -----------------------------------------------------------------------------------
+def find_holds(rule: Rule, ctx: CallContext) -> list[tuple[int, float, float]]:
+    """(utterance before the hold, hold start s, hold end s) for every hold in the call."""
+    spec = rule.spec
+    holds = []
+    for gap in ctx.gaps:
+        if gap.duration_s < spec.announced_gap_s:
+            continue
+        recent = _recent_utterances(ctx, gap.before, spec.speaker)
+        if not recent:
+            continue
+        announced = any(rule.sets["hold_phrases"].search(ctx.views[j]) for j in recent)
+        last_is_speaker = ctx.utterances[gap.before].speaker == spec.speaker or spec.speaker == "any"
+        if gap.duration_s >= spec.min_gap_s and (last_is_speaker or announced):
+            holds.append((recent[-1], gap.start_s, gap.end_s))
+        elif announced:
+            holds.append((recent[-1], gap.start_s, gap.end_s))
+    return holds
+
+
+def _recent_utterances(ctx: CallContext, before: int, scope: str, lookback: int = 2) -> list[int]:
+    """The speaker's utterances among the last ``lookback`` utterances ending at ``before``."""
+    position = ctx.order.index(before)
+    recent = ctx.order[max(0, position - lookback + 1):position + 1]
+    return [j for j in recent if scope == "any" or ctx.utterances[j].speaker == scope]
+
+
+def check_hold(rule: Rule, ctx: CallContext) -> Outcome:
+    holds = find_holds(rule, ctx)
+    if not holds:
+        return NOT_APPLICABLE
+    findings = []
+    evidence = []
+    speaker_turns = ctx.turns_of(rule.spec.speaker)
+    for before, start_s, end_s in holds:
+        after = [t for t in speaker_turns if ctx.turns[t].start_s >= end_s - 0.01][:rule.spec.within_turns]
+        answer = next((h for t in after if (h := rule.sets["thanks"].search(ctx.turn_view(t)))), None)
+        if answer is not None:
+            evidence.append(f"{end_s - start_s:.0f} s hold -> {_pattern(answer)}")
+            continue
+        anchor = list(ctx.turns[after[0]].indices) if after else [before]
+        findings.append(finding(rule, ctx, anchor, pattern=f"hold {end_s - start_s:.1f} s",
+                                message=f"no thanks or apology for the wait after a {end_s - start_s:.0f} s "
+                                        f"hold ({start_s:.1f}-{end_s:.1f} s)"))
+    return Outcome("fail" if findings else "pass", tuple(findings), evidence="; ".join(evidence),
+                   extra={"holds": len(holds), "hold_s": sum(e - s for _, s, e in holds)})
+
+
+# --- interruptions ---------------------------------------------------------------------------
+def check_overlap(rule: Rule, ctx: CallContext) -> Outcome:
+    spec = rule.spec
+    others = ctx.utterances_of(spec.other)
+    findings = []
+    for i in ctx.utterances_of(spec.speaker):
+        u = ctx.utterances[i]
+        view = ctx.views[i]
+        if len(view.compact) <= spec.backchannel_max_chars and rule.sets["backchannels"].search(view):
+            continue
+        for j in others:
+            o = ctx.utterances[j]
+            if j == i or not (o.start_s < u.start_s < o.end_s):
+                continue
+            overlap = min(o.end_s, u.end_s) - u.start_s
+            if overlap >= spec.min_overlap_s:
+                findings.append(finding(rule, ctx, [i], pattern=f"overlap {overlap:.1f} s",
+                                        message=f"{spec.speaker} started {overlap:.1f} s before the {spec.other} "
+                                                f"finished: {ctx.utterances[j].text!r}"))
+                break
+    return Outcome("fail" if findings else "pass", tuple(findings), extra={"overlaps": len(findings)})
+
+
+# --- dead air --------------------------------------------------------------------------------
+def check_silence(rule: Rule, ctx: CallContext) -> Outcome:
+    findings = []
+    for gap in ctx.gaps:
+        if gap.duration_s < rule.spec.min_gap_s:
+            continue
+        recent = _recent_utterances(ctx, gap.before, "any")
+        if any(rule.sets["announced_by"].search(ctx.views[j]) for j in recent):
+            continue
+        findings.append(finding(rule, ctx, [gap.before], pattern=f"silence {gap.duration_s:.1f} s",
+                                end_s=gap.end_s,
+                                message=f"{gap.duration_s:.0f} s of silence ({gap.start_s:.1f}-{gap.end_s:.1f} s) "
+                                        f"without announcing a hold"))
+    return Outcome("fail" if findings else "pass", tuple(findings))
+
+
+# --- speech rate -----------------------------------------------------------------------------
+def speech_rate_cpm(ctx: CallContext, scope: str) -> tuple[float, float]:
+    """(characters per minute of speech, seconds of speech) for a speaker scope."""
+    indices = ctx.utterances_of(scope)
+    seconds = sum(max(0.0, ctx.utterances[i].duration_s) for i in indices)
+    chars = sum(len(ctx.views[i].compact) for i in indices)
+    return (chars / seconds * 60.0 if seconds > 0 else 0.0), seconds
+
+
+def check_speech_rate(rule: Rule, ctx: CallContext) -> Outcome:
+    spec = rule.spec
+    cpm, seconds = speech_rate_cpm(ctx, spec.speaker)
+    if seconds < spec.min_speech_s:
+        return NOT_APPLICABLE
+    too_fast = spec.max_cpm is not None and cpm > spec.max_cpm
+    too_slow = spec.min_cpm is not None and cpm < spec.min_cpm
+    if not (too_fast or too_slow):
+        return Outcome("pass", evidence=f"{cpm:.0f} chars/min")
+    limit = f"> {spec.max_cpm:.0f}" if too_fast else f"< {spec.min_cpm:.0f}"
+    indices = ctx.utterances_of(spec.speaker)
+    return Outcome("fail", (finding(rule, ctx, indices[:1], pattern=f"{cpm:.0f} chars/min {limit}",
+                                    quote=ctx.utterances[indices[0]].text,
+                                    message=f"{spec.speaker} speaks {cpm:.0f} characters per minute ({limit})"),))
+
+
+# --- order (identity verification before account details) ------------------------------------
+def check_order(rule: Rule, ctx: CallContext) -> Outcome:
+    first, disclose = rule.sets["first"], rule.sets["disclose"]
+    for i in ctx.order:
+        if not ctx.views[i].compact:
+            continue
+        if first.search(ctx.views[i]):
+            return PASS
+        if ctx.utterances[i].speaker == rule.spec.speaker or rule.spec.speaker == "any":
+            hit = disclose.search(ctx.views[i])
+            if hit is not None:
+                return Outcome("fail", (finding(rule, ctx, [i], pattern=_pattern(hit),
+                                                message=f"disclosed {hit.pattern!r} before verifying identity"),))
+    return NOT_APPLICABLE
+
+
+# --- resolution ------------------------------------------------------------------------------
+def classify_resolution(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None]:
+    """(resolution, evidence, unresolved finding or None)."""
+    sets = rule.sets
+    last_commit: tuple[int, str] | None = None
+    for i in ctx.utterances_of("agent"):
+        view = ctx.views[i]
+        action = sets["commitment_actions"].search(view)
+        if action is None:
+            continue
+        when = sets["deadlines"].search(view) or (sets["tickets"].search(view) if sets["tickets"] else None)
+        if when is not None:
+            last_commit = (i, f"{action.pattern} + {when.pattern}")
+    last_unresolved: tuple[int, str] | None = None
+    customer_turns = ctx.turns_of("customer")[-rule.spec.closing_turns:]
+    candidates = [i for t in customer_turns for i in ctx.turns[t].indices]
+    candidates += [i for i in ctx.utterances_of("agent") if sets["agent_unresolved_cues"]]
+    for i in sorted(set(candidates), key=ctx.order.index):
+        cues = sets["unresolved_cues"] if ctx.utterances[i].speaker != "agent" else sets["agent_unresolved_cues"]
+        hit = cues.search(ctx.views[i]) if cues else None
+        if hit is None:
+            continue
+        if sets["unresolved_exceptions"] and sets["unresolved_exceptions"].search(ctx.views[i]):
+            continue
+        last_unresolved = (i, hit.pattern)
+    order = ctx.order.index
+    if last_unresolved and (last_commit is None or order(last_unresolved[0]) > order(last_commit[0])):
+        i, cue = last_unresolved
+        f = finding(rule, ctx, [i], pattern=cue,
+                    message=f"the issue is left unresolved ({ctx.utterances[i].speaker} said {cue!r}) and no "
+                            f"follow-up was committed after it")
+        return "unresolved", f"{ctx.utterances[i].speaker} [{i}]: {ctx.utterances[i].text}", f
+    if last_commit:
+        i, what = last_commit
+        return "follow_up", f"agent [{i}] ({what}): {ctx.utterances[i].text}", None
+    return "resolved", "no unresolved statement and no pending follow-up", None
+
+
+def check_resolution(rule: Rule, ctx: CallContext) -> Outcome:
+    resolution, evidence, f = classify_resolution(rule, ctx)
+    return Outcome("fail" if f else "pass", (f,) if f else (), evidence=evidence,
+                   extra={"resolution": resolution})
+
+
+CHECKS: dict[str, Callable[..., Outcome]] = {
+    "required_phrases": check_required_phrases,
+    "phrases": check_phrases,
+    "negation": check_negation,
+    "response": check_response,
+    "hold": check_hold,
+    "overlap": check_overlap,
+    "silence": check_silence,
+    "speech_rate": check_speech_rate,
+    "order": check_order,
+    "resolution": check_resolution,
+}

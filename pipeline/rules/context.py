@@ -1,0 +1,146 @@
+"""Per-call view of a transcript that checks share: matching texts, speaker turns, silences."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pipeline.rules.text import TextView
+from pipeline.types import Transcript, Utterance
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOptions:
+    """Run-time switches for the rules stage (built from ``pipeline.config.RulesConfig``)."""
+
+    disabled: tuple[str, ...] = ()
+    """Rule ids switched off for this run (in addition to ``enabled: false`` in the rulebook)."""
+    review_below_confidence: float = 0.5
+    """Findings on speech whose ASR confidence is below this are marked ``needs_review``."""
+
+    @classmethod
+    def from_config(cls, rules_config) -> RuleOptions:
+        """From a :class:`pipeline.config.RulesConfig`."""
+        return cls(disabled=tuple(rules_config.disabled),
+                   review_below_confidence=float(rules_config.review_below_confidence))
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Consecutive utterances of one speaker with no one else speaking in between."""
+
+    speaker: str
+    indices: tuple[int, ...]
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A stretch where nobody speaks; ``before`` is the index of the utterance that ended last."""
+
+    start_s: float
+    end_s: float
+    before: int
+    after: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def _speaker_matches(scope: str, speaker: str) -> bool:
+    return scope == "any" or scope == speaker
+
+
+@dataclass(slots=True)
+class CallContext:
+    """Everything checks read, computed once per call (checks never mutate it)."""
+
+    transcript: Transcript
+    options: RuleOptions
+    utterances: tuple[Utterance, ...]
+    views: tuple[TextView, ...]
+    order: tuple[int, ...]
+    """Utterance indices in time order (transcripts are usually sorted already)."""
+    turns: tuple[Turn, ...]
+    gaps: tuple[Gap, ...]
+    _turn_views: dict[int, TextView] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, transcript: Transcript, options: RuleOptions, merge_gap_s: float) -> CallContext:
+        utterances = tuple(transcript.utterances)
+        views = tuple(TextView(u.text) for u in utterances)
+        order = tuple(sorted(range(len(utterances)), key=lambda i: (utterances[i].start_s, utterances[i].end_s)))
+        return cls(transcript=transcript, options=options, utterances=utterances, views=views, order=order,
+                   turns=_turns(utterances, order, views, merge_gap_s), gaps=_gaps(utterances, order))
+
+    # --- selections ---------------------------------------------------------------------------
+    def utterances_of(self, scope: str) -> list[int]:
+        """Indices (time order) of non-empty utterances of a speaker scope."""
+        return [i for i in self.order if _speaker_matches(scope, self.utterances[i].speaker) and self.views[i].compact]
+
+    def turns_of(self, scope: str) -> list[int]:
+        return [t for t, turn in enumerate(self.turns) if _speaker_matches(scope, turn.speaker)]
+
+    def turn_view(self, t: int) -> TextView:
+        """The turn's utterances joined without a separator: ASR may split a phrase across them."""
+        view = self._turn_views.get(t)
+        if view is None:
+            indices = self.turns[t].indices
+            view = self.views[indices[0]] if len(indices) == 1 else TextView(
+                "".join(self.views[i].raw for i in indices), "".join(self.views[i].compact for i in indices))
+            self._turn_views[t] = view
+        return view
+
+    def turns_view(self, turn_ids: Iterable[int]) -> TextView:
+        return TextView.join(self.turn_view(t) for t in turn_ids)
+
+    def turn_of_utterance(self, index: int) -> int:
+        for t, turn in enumerate(self.turns):
+            if index in turn.indices:
+                return t
+        raise ValueError(f"utterance {index} is in no turn")
+
+    def confidence(self, indices: Sequence[int]) -> float:
+        if not indices:
+            return 1.0
+        return min(self.utterances[i].confidence for i in indices)
+
+
+def _turns(utterances: Sequence[Utterance], order: Sequence[int], views: Sequence[TextView],
+           merge_gap_s: float) -> tuple[Turn, ...]:
+    turns: list[Turn] = []
+    current: list[int] = []
+    for i in order:
+        if not views[i].compact:
+            continue
+        u = utterances[i]
+        if current:
+            last = utterances[current[-1]]
+            if u.speaker == last.speaker and u.start_s - last.end_s < merge_gap_s:
+                current.append(i)
+                continue
+            turns.append(_turn(utterances, current))
+        current = [i]
+    if current:
+        turns.append(_turn(utterances, current))
+    return tuple(turns)
+
+
+def _turn(utterances: Sequence[Utterance], indices: list[int]) -> Turn:
+    return Turn(speaker=utterances[indices[0]].speaker, indices=tuple(indices),
+                start_s=min(utterances[i].start_s for i in indices), end_s=max(utterances[i].end_s for i in indices))
+
+
+def _gaps(utterances: Sequence[Utterance], order: Sequence[int]) -> tuple[Gap, ...]:
+    """Silences on the merged timeline (overlapping speech of both sides closes no gap)."""
+    gaps: list[Gap] = []
+    latest_end = None
+    latest = -1
+    for i in order:
+        u = utterances[i]
+        if latest_end is not None and u.start_s > latest_end:
+            gaps.append(Gap(start_s=latest_end, end_s=u.start_s, before=latest, after=i))
+        if latest_end is None or u.end_s >= latest_end:
+            latest_end, latest = u.end_s, i
+    return tuple(gaps)

@@ -1,0 +1,267 @@
+"""Loading a rulebook: YAML -> validated spec -> compiled :class:`Rulebook` (phrase automata built once)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from pipeline.errors import RulebookError
+from pipeline.normalize import compact_text
+from pipeline.rules.schema import RULE_TYPES, RulebookSpec, compose, line_of
+from pipeline.rules.text import PhraseSet
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RULEBOOK = Path(__file__).resolve().parent.parent / "rulebooks" / "default.yaml"
+LEXICON_PREFIX = "@"
+
+# Phrase-list fields per rule type, and whether each gets homophone tolerance: lists that make a
+# rule *pass* (greetings, apologies, softeners) are tolerant of ASR errors; lists that make it
+# *fire* (forbidden phrases, complaint triggers) match exactly, so a mis-heard word never costs
+# an agent points.
+_TOLERANT = "rule"  # follow the rule's `homophones` option
+_PHRASE_FIELDS: dict[str, dict[str, str | bool]] = {
+    "required_phrases": {},  # `require` groups are handled separately
+    "phrases": {"phrases": _TOLERANT, "exceptions": True},
+    "negation": {"forbidden": _TOLERANT, "refusal": _TOLERANT, "polite": True, "softeners": True,
+                 "alternatives": True},
+    "response": {"trigger": False, "trigger_exceptions": True, "respond": _TOLERANT},
+    "hold": {"hold_phrases": _TOLERANT, "thanks": _TOLERANT},
+    "overlap": {"backchannels": False},
+    "silence": {"announced_by": _TOLERANT},
+    "speech_rate": {},
+    "order": {"first": True, "disclose": _TOLERANT},
+    "resolution": {"commitment_actions": False, "deadlines": False, "tickets": False,
+                   "unresolved_cues": False, "unresolved_exceptions": True, "agent_unresolved_cues": False},
+}
+_TOKEN_FIELDS = ("negators", "refusal_verbs", "complements", "skip_tokens")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One compiled rule: what scoring needs (weight, category, fatal) plus its matchers."""
+
+    id: str
+    type: str
+    title_zh: str
+    title_en: str
+    severity: str
+    weight: float
+    category: str
+    fatal: bool
+    enabled: bool
+    line: int | None
+    spec: Any = field(repr=False)
+    """The validated pydantic spec (thresholds, windows, speaker scopes)."""
+    sets: Mapping[str, PhraseSet] = field(default_factory=dict, repr=False)
+    """Compiled phrase sets by field name (``require.0``, ``require.1`` ... for required groups)."""
+    tokens: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    @property
+    def title(self) -> str:
+        return f"{self.title_zh} / {self.title_en}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rulebook:
+    """A validated, compiled rulebook. ``rules`` keeps the YAML order."""
+
+    id: str
+    version: str
+    language: str
+    rules: Mapping[str, Rule]
+    turn_merge_gap_s: float
+    user_dict: Path | None
+    path: Path | None
+    sha256: str
+    title: str = ""
+
+    @property
+    def enabled_rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules.values() if rule.enabled)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per rule (id, titles, type, severity, weight, category, fatal, enabled)."""
+        return [{"rule_id": r.id, "title_zh": r.title_zh, "title_en": r.title_en, "type": r.type,
+                 "severity": r.severity, "weight": r.weight, "category": r.category, "fatal": r.fatal,
+                 "enabled": r.enabled} for r in self.rules.values()]
+
+
+def load_rulebook(path: str | Path | None = None) -> Rulebook:
+    """Read, validate and compile a rulebook; ``None`` loads the bundled default.
+
+    Raises :class:`RulebookError` naming the file, YAML line, rule id and the fix.
+    """
+    path = DEFAULT_RULEBOOK if path is None else Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise RulebookError(f"{path}: rulebook not found; pass an existing YAML file or omit it for the "
+                            f"bundled default") from e
+    return parse_rulebook(text, path=path)
+
+
+def parse_rulebook(text: str, *, path: Path | None = None) -> Rulebook:
+    """Validate and compile rulebook YAML text (``path`` is used in messages and for the user dict)."""
+    where = str(path) if path else "<rulebook>"
+    try:
+        data = yaml.safe_load(text)
+        tree = compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise RulebookError(f"{where}{line}: not valid YAML ({getattr(e, 'problem', e)}); fix the syntax "
+                            f"at that line (indentation, quotes around text with ':' or '#')") from e
+    if not isinstance(data, dict):
+        raise RulebookError(f"{where}: expected a mapping with id, version and rules, found "
+                            f"{type(data).__name__}; start from pipeline/rulebooks/default.yaml")
+    try:
+        spec = RulebookSpec.model_validate(data)
+    except ValidationError as e:
+        raise RulebookError(_format_validation(e, data, tree, where)) from e
+    ctx = _Ctx(where=where, tree=tree, data=data, lexicons=spec.lexicons)
+    rules: dict[str, Rule] = {}
+    for index, rule_spec in enumerate(spec.rules):
+        line = line_of(tree, ("rules", index))
+        if rule_spec.id in rules:
+            raise RulebookError(f"{where}:{line}: rule '{rule_spec.id}': duplicate rule id (first at line "
+                                f"{rules[rule_spec.id].line}); fix: give every rule a unique id")
+        rules[rule_spec.id] = _compile_rule(rule_spec, index, line, ctx)
+    _check_rule_semantics(rules, ctx)
+    user_dict = None
+    if spec.settings.user_dict:
+        base = path.parent if path else DEFAULT_RULEBOOK.parent
+        user_dict = (base / spec.settings.user_dict).resolve()
+        if not user_dict.is_file():
+            line = line_of(tree, ("settings", "user_dict"))
+            raise RulebookError(f"{where}:{line}: settings.user_dict: file {user_dict} not found; fix: put "
+                                f"the jieba user dictionary next to the rulebook or set user_dict: null")
+    title = f"{spec.title.zh} / {spec.title.en}" if spec.title else ""
+    logger.debug("rulebook %s %s: %d rules", spec.id, spec.version, len(rules))
+    return Rulebook(id=spec.id, version=spec.version, language=spec.language,
+                    rules=MappingProxyType(rules), turn_merge_gap_s=spec.settings.turn_merge_gap_s,
+                    user_dict=user_dict, path=path, sha256=hashlib.sha256(text.encode()).hexdigest(),
+                    title=title)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    where: str
+    tree: Any
+    data: dict
+    lexicons: dict[str, list[str]]
+
+
+def _rule_id(data: dict, index: Any) -> str:
+    try:
+        return str(data["rules"][index].get("id", f"#{index + 1}"))
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return f"#{index}"
+
+
+_FIXES = {
+    "missing": "add this field",
+    "extra_forbidden": "remove it or correct its spelling (see the rule type's fields in pipeline/rules/schema.py)",
+    "union_tag_invalid": f"set `type` to one of {', '.join(RULE_TYPES)}",
+    "union_tag_not_found": f"add `type:` with one of {', '.join(RULE_TYPES)}",
+    "literal_error": "use one of the values listed",
+    "string_pattern_mismatch": "use lower-case letters, digits and underscores (e.g. greeting_missing)",
+    "too_short": "give at least one item",
+}
+
+
+def _format_validation(error: ValidationError, data: dict, tree: Any, where: str) -> str:
+    problems = []
+    for err in error.errors():
+        loc = tuple(err["loc"])
+        line = line_of(tree, loc)
+        fields = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in RULE_TYPES))
+        subject = f"rule '{_rule_id(data, loc[1])}'" if len(loc) > 1 and loc[0] == "rules" else "rulebook"
+        fix = _FIXES.get(err["type"], "correct the value")
+        found = err.get("input")
+        found_text = f" (found {found!r})" if found is not None and not isinstance(found, (dict, list)) else ""
+        problems.append(f"{where}:{line}: {subject}: {fields}: {err['msg']}{found_text}; fix: {fix}")
+    return "invalid rulebook:\n  " + "\n  ".join(problems)
+
+
+def _expand(items: list[str], ctx: _Ctx, rule_id: str, loc: tuple, depth: int = 0) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item.startswith(LEXICON_PREFIX):
+            name = item[len(LEXICON_PREFIX):]
+            if name not in ctx.lexicons:
+                raise RulebookError(
+                    f"{ctx.where}:{line_of(ctx.tree, loc)}: rule '{rule_id}': unknown lexicon {item!r}; fix: "
+                    f"define it under `lexicons:` (known: {', '.join(sorted(ctx.lexicons)) or 'none'})")
+            if depth > 5:
+                raise RulebookError(f"{ctx.where}: lexicon {item!r} refers to itself; fix: remove the cycle")
+            out.extend(_expand(ctx.lexicons[name], ctx, rule_id, ("lexicons", name), depth + 1))
+        else:
+            out.append(item)
+    return out
+
+
+def _phrase_set(name: str, items: list[str], homophones: bool, ctx: _Ctx, rule_id: str, loc: tuple) -> PhraseSet:
+    expanded = _expand(items, ctx, rule_id, loc)
+    try:
+        return PhraseSet.build(name, expanded, homophones=homophones)
+    except re.error as e:
+        raise RulebookError(f"{ctx.where}:{line_of(ctx.tree, loc)}: rule '{rule_id}': {name}: invalid regex "
+                            f"({e}); fix: correct the pattern after 're:' (Python re syntax)") from e
+    except ValueError as e:
+        raise RulebookError(f"{ctx.where}:{line_of(ctx.tree, loc)}: rule '{rule_id}': {name}: {e}; fix: "
+                            f"remove the item") from e
+
+
+def _compile_rule(spec: Any, index: int, line: int | None, ctx: _Ctx) -> Rule:
+    sets: dict[str, PhraseSet] = {}
+    homophones = bool(getattr(spec, "homophones", False))
+    if spec.type == "required_phrases":
+        for g, group in enumerate(spec.require):
+            sets[f"require.{g}"] = _phrase_set(f"require.{g}", group, homophones, ctx, spec.id,
+                                               ("rules", index, "require", g))
+    for name, tolerant in _PHRASE_FIELDS[spec.type].items():
+        use = homophones if tolerant == _TOLERANT else bool(tolerant)
+        sets[name] = _phrase_set(name, getattr(spec, name), use, ctx, spec.id, ("rules", index, name))
+    tokens: dict[str, frozenset[str]] = {}
+    if spec.type == "negation":
+        for name in _TOKEN_FIELDS:
+            tokens[name] = frozenset(compact_text(t) for t in _expand(getattr(spec, name), ctx, spec.id,
+                                                                        ("rules", index, name)))
+    return Rule(id=spec.id, type=spec.type, title_zh=spec.title.zh, title_en=spec.title.en,
+                severity=spec.severity, weight=spec.weight, category=spec.category, fatal=spec.fatal,
+                enabled=spec.enabled, line=line, spec=spec, sets=MappingProxyType(sets),
+                tokens=MappingProxyType(tokens))
+
+
+def _check_rule_semantics(rules: dict[str, Rule], ctx: _Ctx) -> None:
+    """Checks pydantic cannot express: thresholds that make a rule meaningless."""
+    for rule in rules.values():
+        spec = rule.spec
+        where = f"{ctx.where}:{rule.line}: rule '{rule.id}'"
+        if rule.type == "speech_rate" and spec.min_cpm is None and spec.max_cpm is None:
+            raise RulebookError(f"{where}: speech_rate needs min_cpm or max_cpm; fix: add max_cpm: 320 "
+                                f"(characters per minute)")
+        if rule.type == "speech_rate" and spec.min_cpm and spec.max_cpm and spec.min_cpm >= spec.max_cpm:
+            raise RulebookError(f"{where}: min_cpm {spec.min_cpm} must be below max_cpm {spec.max_cpm}; "
+                                f"fix: swap or widen them")
+        if rule.type == "hold" and spec.announced_gap_s > spec.min_gap_s:
+            raise RulebookError(f"{where}: announced_gap_s {spec.announced_gap_s} is longer than min_gap_s "
+                                f"{spec.min_gap_s}; fix: an announced hold should need a shorter gap")
+        if rule.type == "negation" and not (spec.forbidden or spec.refusal or spec.negators):
+            raise RulebookError(f"{where}: negation rule has no forbidden, refusal or negators list; fix: add "
+                                f"at least one")
+        if rule.type == "negation" and spec.negators and not spec.refusal_verbs:
+            raise RulebookError(f"{where}: negators given without refusal_verbs; fix: list the service verbs "
+                                f"a negator refuses (退款, 处理, ...)")
+    resolution = [r.id for r in rules.values() if r.type == "resolution"]
+    if len(resolution) > 1:
+        raise RulebookError(f"{ctx.where}: more than one resolution rule ({', '.join(resolution)}); fix: keep one")

@@ -1,0 +1,258 @@
+"""The rulebook YAML schema (pydantic), and mapping validation errors back to YAML lines.
+
+A rulebook is data::
+
+    id: callqa-default-zh
+    version: "1.0.0"
+    lexicons:                      # named phrase lists, referenced as "@name"
+      greeting: [您好, 你好]
+    rules:
+      - id: greeting_missing
+        title: {zh: 开场未问候, en: No greeting in the opening}
+        type: required_phrases     # one of RULE_TYPES
+        speaker: agent
+        window: {part: opening, turns: 1}
+        require: ["@greeting", "@offer_or_intro"]
+        severity: major
+        weight: 5
+        category: courtesy
+
+Phrase list items are literal phrases or regexes written ``re:<pattern>``; both are matched on
+compact text (Simplified, no punctuation, digits as Arabic numerals).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Severity = Literal["critical", "major", "minor", "info"]
+Category = Literal["courtesy", "language", "resolution", "process"]
+SpeakerScope = Literal["agent", "customer", "any"]
+PhraseList = list[str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Title(_Strict):
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Window(_Strict):
+    """Which part of the call a check looks at, in speaker *turns* (consecutive utterances merged)."""
+
+    part: Literal["opening", "closing", "whole"] = "whole"
+    turns: int | None = Field(None, ge=1, description="At most this many turns of the rule's speaker.")
+    seconds: float | None = Field(None, gt=0, description="Only turns starting within this many seconds "
+                                                          "of the call's first (opening) or last (closing) speech.")
+
+
+class _RuleBase(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: Title
+    description: str = ""
+    severity: Severity = "minor"
+    weight: float = Field(0.0, ge=0, le=100)
+    category: Category = "courtesy"
+    fatal: bool = False
+    enabled: bool = True
+
+
+class RequiredPhrasesRule(_RuleBase):
+    """Fails when the window lacks a match of every ``require`` group (one finding per call)."""
+
+    type: Literal["required_phrases"]
+    speaker: SpeakerScope = "agent"
+    window: Window = Window()
+    require: list[PhraseList] = Field(min_length=1)
+    homophones: bool = True
+
+
+class PhrasesRule(_RuleBase):
+    """One finding per utterance of ``speaker`` matching ``phrases`` (outside ``exceptions``)."""
+
+    type: Literal["phrases"]
+    speaker: SpeakerScope = "customer"
+    phrases: PhraseList = Field(min_length=1)
+    exceptions: PhraseList = []
+    homophones: bool = False
+
+
+class NegationRule(_RuleBase):
+    """Harsh negations: forbidden phrases always count; refusals count without a softener or alternative.
+
+    Refusals are phrases/regexes in ``refusal`` plus, with the tokenizer, a ``negators`` token
+    followed (skipping ``skip_tokens``) by a ``refusal_verbs`` token, or a verb token followed by
+    a ``complements`` token (改/不了).  Anything overlapping a ``polite`` phrase never counts,
+    unless the harsh match strictly contains it (跟我们没关系 contains 没关系).
+    """
+
+    type: Literal["negation"]
+    speaker: SpeakerScope = "agent"
+    forbidden: PhraseList = []
+    refusal: PhraseList = []
+    polite: PhraseList = []
+    softeners: PhraseList = []
+    alternatives: PhraseList = []
+    negators: list[str] = []
+    refusal_verbs: list[str] = []
+    complements: list[str] = []
+    skip_tokens: list[str] = []
+    max_skip: int = Field(2, ge=0, le=5)
+    homophones: bool = False
+
+
+class ResponseRule(_RuleBase):
+    """After a ``trigger`` utterance, ``respond_speaker`` must say ``respond`` within ``within_turns`` turns.
+
+    Not applicable when nothing triggers; passes when any trigger is answered (a call-level
+    check: one finding at the first trigger when none is).
+    """
+
+    type: Literal["response"]
+    trigger_speaker: SpeakerScope = "customer"
+    trigger: PhraseList = Field(min_length=1)
+    trigger_exceptions: PhraseList = []
+    respond_speaker: SpeakerScope = "agent"
+    respond: PhraseList = Field(min_length=1)
+    within_turns: int = Field(4, ge=1)
+    include_trigger_turn: bool = False
+    homophones: bool = True
+
+
+class HoldRule(_RuleBase):
+    """A hold is a gap after a ``speaker`` utterance of ``min_gap_s``, or ``announced_gap_s`` after a
+    ``hold_phrases`` utterance; the speaker's next ``within_turns`` turns must contain ``thanks``."""
+
+    type: Literal["hold"]
+    speaker: SpeakerScope = "agent"
+    min_gap_s: float = Field(10.0, gt=0)
+    announced_gap_s: float = Field(8.0, gt=0)
+    hold_phrases: PhraseList = []
+    thanks: PhraseList = Field(min_length=1)
+    within_turns: int = Field(1, ge=1)
+    homophones: bool = True
+
+
+class OverlapRule(_RuleBase):
+    """``speaker`` starts while ``other`` is talking, overlapping at least ``min_overlap_s``."""
+
+    type: Literal["overlap"]
+    speaker: SpeakerScope = "agent"
+    other: SpeakerScope = "customer"
+    min_overlap_s: float = Field(0.5, gt=0)
+    backchannels: PhraseList = []
+    backchannel_max_chars: int = Field(3, ge=0)
+
+
+class SilenceRule(_RuleBase):
+    """Dead air: a gap of ``min_gap_s`` where nobody speaks and no hold was announced before it."""
+
+    type: Literal["silence"]
+    min_gap_s: float = Field(10.0, gt=0)
+    announced_by: PhraseList = []
+    homophones: bool = True
+
+
+class SpeechRateRule(_RuleBase):
+    """``speaker``'s characters per minute of speech outside [min_cpm, max_cpm] (one finding per call)."""
+
+    type: Literal["speech_rate"]
+    speaker: SpeakerScope = "agent"
+    min_cpm: float | None = Field(None, gt=0)
+    max_cpm: float | None = Field(None, gt=0)
+    min_speech_s: float = Field(20.0, ge=0, description="Calls with less speech than this are not rated.")
+
+
+class OrderRule(_RuleBase):
+    """``speaker`` says ``disclose`` before anyone said ``first`` (identity verification before details)."""
+
+    type: Literal["order"]
+    speaker: SpeakerScope = "agent"
+    first: PhraseList = Field(min_length=1)
+    disclose: PhraseList = Field(min_length=1)
+    homophones: bool = False
+
+
+class ResolutionRule(_RuleBase):
+    """Classifies the call as resolved / unresolved / follow_up; ``unresolved`` is a finding.
+
+    follow_up: an agent utterance with a ``commitment_actions`` match and a ``deadlines`` or
+    ``tickets`` match.  unresolved: a ``unresolved_cues`` match from the customer in the last
+    ``closing_turns`` customer turns (or ``agent_unresolved_cues`` from the agent) after the last
+    commitment.
+    """
+
+    type: Literal["resolution"]
+    commitment_actions: PhraseList = Field(min_length=1)
+    deadlines: PhraseList = Field(min_length=1)
+    tickets: PhraseList = []
+    unresolved_cues: PhraseList = Field(min_length=1)
+    unresolved_exceptions: PhraseList = []
+    agent_unresolved_cues: PhraseList = []
+    closing_turns: int = Field(3, ge=1)
+
+
+RuleSpec = Annotated[
+    Union[RequiredPhrasesRule, PhrasesRule, NegationRule, ResponseRule, HoldRule, OverlapRule,
+          SilenceRule, SpeechRateRule, OrderRule, ResolutionRule],
+    Field(discriminator="type"),
+]
+
+RULE_TYPES: tuple[str, ...] = ("required_phrases", "phrases", "negation", "response", "hold", "overlap",
+                               "silence", "speech_rate", "order", "resolution")
+
+
+class Settings(_Strict):
+    turn_merge_gap_s: float = Field(
+        3.0, ge=0, description="Consecutive utterances of one speaker closer than this form one turn.")
+    user_dict: str | None = Field("callcentre_dict.txt", description="jieba user dictionary, relative "
+                                                                     "to the rulebook file.")
+
+
+class RulebookSpec(_Strict):
+    id: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    language: str = "zh-CN"
+    title: Title | None = None
+    description: str = ""
+    settings: Settings = Settings()
+    lexicons: dict[str, PhraseList] = {}
+    rules: list[RuleSpec] = Field(min_length=1)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        # `version: 1.0` is read by YAML as a float; keep the text the author meant.
+        return str(value) if isinstance(value, (int, float)) else value
+
+
+# --- YAML lines ------------------------------------------------------------------------------
+def compose(text: str) -> yaml.Node | None:
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based YAML line of the deepest node reachable along a pydantic error location."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    line = key.start_mark.line + 1
+                    node = value
+                    break
+            else:
+                continue  # discriminator tags (e.g. 'negation') are in the loc but not in the YAML
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -1,0 +1,232 @@
+"""Text matching primitives: phrase sets (Aho-Corasick + regex + homophones) and the tokenizer.
+
+Everything is matched on :func:`pipeline.normalize.compact_text` (Simplified, half-width,
+Arabic digits, no punctuation): ASR punctuation is unreliable, and Traditional input has to
+meet the same patterns as Simplified.
+
+Homophone tolerance maps every Chinese character to a *fuzzy syllable* (toneless pinyin with
+the mergers ASR and southern accents produce: zh/z, ch/c, sh/s, l/n, -ing/-in, -eng/-en, nin/ni),
+and each distinct syllable to one private-use character.  The syllable string therefore has
+one character per text character, so an Aho-Corasick match on it has the same span as on the
+text itself: 报歉 matches 抱歉, 你好 matches 您好.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from threading import Lock
+
+import ahocorasick
+import jieba
+from pypinyin import Style, lazy_pinyin
+
+from pipeline.normalize import compact_text
+
+logger = logging.getLogger(__name__)
+
+REGEX_PREFIX = "re:"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A match in a compact text: ``text[start:end]`` matched ``pattern``."""
+
+    start: int
+    end: int
+    pattern: str
+    homophone: bool = False
+
+    def overlaps(self, other: Hit) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def covers(self, other: Hit) -> bool:
+        """True when this hit contains ``other`` and is strictly longer."""
+        return (self.start <= other.start and self.end >= other.end
+                and self.end - self.start > other.end - other.start)
+
+
+# --- fuzzy syllables -------------------------------------------------------------------------
+_SYLLABLE_CODES: dict[str, str] = {}
+_CHAR_CODES: dict[str, str] = {}
+_CODES_LOCK = Lock()
+_PRIVATE_USE_START = 0xF0000  # Supplementary Private Use Area A: never in real text
+
+
+def _fuzzy_syllable(syllable: str) -> str:
+    s = syllable.replace("ü", "v")
+    for retroflex, dental in (("zh", "z"), ("ch", "c"), ("sh", "s")):
+        if s.startswith(retroflex):
+            s = dental + s[2:]
+    if s.startswith("l"):
+        s = "n" + s[1:]
+    if s.endswith("ing") or s.endswith("eng"):
+        s = s[:-1]
+    if s == "nin":  # 您 is heard and written as 你
+        s = "ni"
+    return s
+
+
+def _char_code(ch: str) -> str:
+    code = _CHAR_CODES.get(ch)
+    if code is not None:
+        return code
+    if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
+        syllable = _fuzzy_syllable(lazy_pinyin(ch, style=Style.NORMAL)[0])
+        with _CODES_LOCK:
+            code = _SYLLABLE_CODES.setdefault(syllable, chr(_PRIVATE_USE_START + len(_SYLLABLE_CODES)))
+    else:
+        code = ch
+    _CHAR_CODES[ch] = code
+    return code
+
+
+def sound_text(compact: str) -> str:
+    """One fuzzy-syllable code per character of ``compact`` (same length, same positions)."""
+    return "".join(_CHAR_CODES.get(ch) or _char_code(ch) for ch in compact)
+
+
+# --- phrase sets -----------------------------------------------------------------------------
+class TextView:
+    """One text in matching form, with its sound form and tokens computed on first use."""
+
+    __slots__ = ("raw", "compact", "_sound")
+
+    def __init__(self, raw: str, compact: str | None = None) -> None:
+        self.raw = raw
+        self.compact = compact_text(raw) if compact is None else compact
+        self._sound: str | None = None
+
+    @property
+    def sound(self) -> str:
+        if self._sound is None:
+            self._sound = sound_text(self.compact)
+        return self._sound
+
+    @classmethod
+    def join(cls, views: Iterable[TextView], separator: str = "|") -> TextView:
+        """Several texts as one, with a separator no phrase contains (so nothing matches across)."""
+        items = list(views)
+        return cls(separator.join(v.raw for v in items), separator.join(v.compact for v in items))
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseSet:
+    """Literal phrases (one Aho-Corasick automaton), regexes, and optional homophone matching.
+
+    Built once per rulebook; matching never compiles anything.
+    """
+
+    name: str
+    phrases: tuple[str, ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()
+    homophones: bool = False
+    min_homophone_chars: int = 2
+    _exact: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
+    _sound: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
+    _sound_source: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def build(cls, name: str, items: Iterable[str], *, homophones: bool = False,
+              min_homophone_chars: int = 2) -> PhraseSet:
+        """``items`` are literal phrases, or regexes written ``re:<pattern>`` (matched on compact text).
+
+        Raises ``re.error`` for a bad regex and ``ValueError`` for a phrase that is empty
+        once normalised; the loader turns both into a ``RulebookError`` with the YAML line.
+        """
+        phrases: list[str] = []
+        patterns: list[re.Pattern[str]] = []
+        for item in items:
+            if item.startswith(REGEX_PREFIX):
+                patterns.append(re.compile(item[len(REGEX_PREFIX):]))
+                continue
+            phrase = compact_text(item)
+            if not phrase:
+                raise ValueError(f"phrase {item!r} is empty after normalisation (only punctuation/spaces)")
+            phrases.append(phrase)
+        phrases = list(dict.fromkeys(phrases))
+        exact = sound = None
+        sound_source: dict[str, str] = {}
+        if phrases:
+            exact = ahocorasick.Automaton()
+            for phrase in phrases:
+                exact.add_word(phrase, phrase)
+            exact.make_automaton()
+        if homophones:
+            for phrase in phrases:
+                if len(phrase) >= min_homophone_chars:
+                    sound_source.setdefault(sound_text(phrase), phrase)
+            if sound_source:
+                sound = ahocorasick.Automaton()
+                for key, phrase in sound_source.items():
+                    sound.add_word(key, (key, phrase))
+                sound.make_automaton()
+        return cls(name=name, phrases=tuple(phrases), patterns=tuple(patterns), homophones=homophones,
+                   min_homophone_chars=min_homophone_chars, _exact=exact, _sound=sound,
+                   _sound_source=sound_source)
+
+    def __bool__(self) -> bool:
+        return bool(self.phrases or self.patterns)
+
+    def find_all(self, view: TextView) -> list[Hit]:
+        """Every exact, regex and (if enabled) homophone match, in text order."""
+        hits: list[Hit] = []
+        text = view.compact
+        if self._exact is not None and text:
+            for end, phrase in self._exact.iter(text):
+                hits.append(Hit(end - len(phrase) + 1, end + 1, phrase))
+        for pattern in self.patterns:
+            for m in pattern.finditer(text):
+                if m.end() > m.start():
+                    hits.append(Hit(m.start(), m.end(), REGEX_PREFIX + pattern.pattern))
+        if self._sound is not None and text:
+            exact_spans = {(h.start, h.end) for h in hits}
+            for end, (key, phrase) in self._sound.iter(view.sound):
+                start = end - len(key) + 1
+                if (start, end + 1) not in exact_spans:
+                    hits.append(Hit(start, end + 1, phrase, homophone=True))
+        hits.sort(key=lambda h: (h.start, -h.end))
+        return hits
+
+    def search(self, view: TextView) -> Hit | None:
+        """The first match, exact before homophone (cheaper than ``find_all`` when one is enough)."""
+        text = view.compact
+        if self._exact is not None and text:
+            for end, phrase in self._exact.iter(text):
+                return Hit(end - len(phrase) + 1, end + 1, phrase)
+        for pattern in self.patterns:
+            m = pattern.search(text)
+            if m and m.end() > m.start():
+                return Hit(m.start(), m.end(), REGEX_PREFIX + pattern.pattern)
+        if self._sound is not None and text:
+            for end, (key, phrase) in self._sound.iter(view.sound):
+                return Hit(end - len(key) + 1, end + 1, phrase, homophone=True)
+        return None
+
+
+# --- tokenizer -------------------------------------------------------------------------------
+@lru_cache(maxsize=8)
+def load_tokenizer(user_dict: Path | None) -> jieba.Tokenizer:
+    """A dedicated jieba tokenizer with the call-centre user dictionary, warmed once.
+
+    The global ``jieba.dt`` is never touched, so other code using jieba is not affected.
+    """
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    if user_dict is not None:
+        tokenizer.load_userdict(str(user_dict))
+    logger.debug("jieba tokenizer ready (user dict %s)", user_dict)
+    return tokenizer
+
+
+def tokens_with_spans(tokenizer: jieba.Tokenizer, text: str) -> list[tuple[str, int, int]]:
+    """Tokens of ``text`` with their character spans (HMM off: deterministic, dictionary only)."""
+    out: list[tuple[str, int, int]] = []
+    pos = 0
+    for token in tokenizer.cut(text, HMM=False):
+        out.append((token, pos, pos + len(token)))
+        pos += len(token)
+    return out

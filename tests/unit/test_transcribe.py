@@ -1,0 +1,81 @@
+"""Utterance building from Whisper output: pause splitting, hallucinations, loops, merging."""
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.transcribe import (
+    TranscribeOptions,
+    drop_repetition_loops,
+    is_hallucination,
+    merge_by_time,
+    segments_to_utterances,
+    transcribe_channel,
+)
+from tests.conftest import FakeWord, segment
+
+
+def test_hold_inside_one_segment_becomes_two_utterances():
+    # VAD glues speech around a 20 s hold into one Whisper segment; words keep real times.
+    seg = segment([("好的，", 1.0, 1.4), ("请您", 1.4, 1.8), ("稍等。", 1.8, 2.3),
+                   ("感谢", 22.3, 22.7), ("您的", 22.7, 23.0), ("耐心等待。", 23.0, 24.0)])
+    utterances = segments_to_utterances([seg], pause_s=1.0, speaker="agent", channel=0)
+    assert [u.text for u in utterances] == ["好的，请您稍等。", "感谢您的耐心等待。"]
+    assert utterances[0].end_s == 2.3 and utterances[1].start_s == 22.3
+    assert all(u.speaker == "agent" and u.channel == 0 for u in utterances)
+    assert all(w.speaker == "agent" for u in utterances for w in u.words)
+
+
+def test_short_gaps_and_segment_boundaries_do_not_split():
+    first = segment([("您好", 0.0, 0.5), ("，请问", 0.6, 1.0)])
+    second = segment([("有什么", 1.3, 1.7), ("可以帮您？", 1.7, 2.4)])
+    (utterance,) = segments_to_utterances([first, second], pause_s=1.0)
+    assert utterance.text == "您好，请问有什么可以帮您？"
+
+
+def test_traditional_output_is_normalised_and_raw_kept():
+    (utterance,) = segments_to_utterances([segment([("謝謝", 0.0, 0.4), ("來電", 0.4, 0.9)])], pause_s=1.0)
+    assert utterance.text == "谢谢来电"
+    assert utterance.raw_text == "謝謝來電"
+    assert [w.text for w in utterance.words] == ["谢谢", "来电"]
+
+
+def test_subtitle_credit_hallucinations_are_recognised():
+    assert is_hallucination("字幕由Amara.org社区提供")
+    assert is_hallucination("请不吝点赞 订阅 转发 打赏支持明镜与点点栏目")
+    assert is_hallucination("   ")
+    assert not is_hallucination("好的，请您稍等")
+
+
+def test_repetition_loop_is_cut_but_natural_repeats_stay():
+    loop = [FakeWord("好的", i, i + 0.3) for i in range(8)]
+    assert len(drop_repetition_loops(loop)) == 3
+    natural = [FakeWord("对", 0, 0.2), FakeWord("对", 0.2, 0.4), FakeWord("对", 0.4, 0.6)]
+    assert len(drop_repetition_loops(natural)) == 3
+    phrase = [FakeWord(w, 0, 1) for w in ["请", "稍等"] * 5]
+    assert [w.word for w in drop_repetition_loops(phrase)] == ["请", "稍等", "请", "稍等"]
+
+
+def test_transcribe_channel_uses_required_decoding_options(fake_whisper):
+    model = fake_whisper([
+        segment([("您好", 0.5, 1.0)]),
+        segment([("字幕由", 5.0, 5.5), ("Amara.org社区提供", 5.5, 6.0)]),
+    ])
+    utterances = transcribe_channel(np.ones(16000 * 7, np.float32), model, TranscribeOptions(), speaker="customer",
+                                    channel=1)
+    kwargs = model.calls[0]
+    assert kwargs["language"] == "zh" and kwargs["word_timestamps"] and kwargs["vad_filter"]
+    assert kwargs["condition_on_previous_text"] is False
+    assert [u.text for u in utterances] == ["您好"]
+
+
+def test_silent_channel_is_not_sent_to_whisper(fake_whisper):
+    model = fake_whisper([])
+    assert transcribe_channel(np.zeros(16000, np.float32), model, TranscribeOptions()) == ()
+    assert model.calls == []
+
+
+def test_merge_by_time_interleaves_channels():
+    agent = segments_to_utterances([segment([("您好", 0.0, 1.0)]), segment([("好的", 5.0, 6.0)])], pause_s=1.0,
+                                   speaker="agent", channel=0)
+    customer = segments_to_utterances([segment([("你好", 2.0, 3.0)])], pause_s=1.0, speaker="customer", channel=1)
+    assert [u.speaker for u in merge_by_time(agent, customer)] == ["agent", "customer", "agent"]
