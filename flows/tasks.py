@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import Task, get_run_logger, task
+from prefect.exceptions import MissingContextError
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
@@ -130,6 +131,14 @@ def store_for(cfg: PipelineConfig) -> Store:
     return worker_store(cfg.store.url, cfg.report.pass_score)
 
 
+def run_logger() -> logging.Logger | logging.LoggerAdapter:
+    """Prefect's run logger inside a run (logs reach the UI), this module's outside (plain calls)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logger
+
+
 # -- retries ----------------------------------------------------------------------------------------
 
 def retry_on_io(task: Task, task_run: TaskRun, state: State) -> bool:
@@ -154,6 +163,8 @@ def _transcription_cache_key(context: Any, parameters: dict[str, Any]) -> str:
 @task(
     name="transcribe-call",
     task_run_name="transcribe-{meta.call_id}",
+    # `prefect concurrency-limit create whisper N` caps simultaneous transcriptions (e.g. per GPU).
+    tags=["whisper"],
     cache_key_fn=_transcription_cache_key,
     persist_result=True,
     retries=2,
@@ -162,7 +173,7 @@ def _transcription_cache_key(context: Any, parameters: dict[str, Any]) -> str:
 )
 def transcribe_call(path: str, meta: CallMeta, cfg: PipelineConfig, key: str, transcripts_dir: str) -> Transcript:
     """Transcribe and attribute speakers for one call, or return the transcript made under ``key``."""
-    log = get_run_logger()
+    log = run_logger()
     out = transcript_path(Path(transcripts_dir), meta.call_id)
     transcript = cached_transcript(out, key)
     if transcript is not None:
@@ -181,25 +192,23 @@ def transcribe_call(path: str, meta: CallMeta, cfg: PipelineConfig, key: str, tr
     return transcript
 
 
-@task(name="assess-call", task_run_name="assess-{transcript.call.call_id}", cache_policy=NO_CACHE)
-def assess_call(transcript: Transcript, cfg: PipelineConfig) -> CallQA:
-    """Apply the current rulebook (always re-run: it is cheap and rules change)."""
-    return assess(transcript, worker_rulebook(cfg), RuleOptions.from_config(cfg.rules))
-
-
 @task(
-    name="save-call",
-    task_run_name="save-{qa.call_id}",
+    name="score-call",
+    task_run_name="score-{transcript.call.call_id}",
     cache_policy=NO_CACHE,
     retries=3,
     retry_delay_seconds=[1, 5, 15],
     retry_condition_fn=retry_on_io,
 )
-def save_call(transcript: Transcript, qa: CallQA, run_id: str, cfg: PipelineConfig) -> CallScore:
-    """Upsert the call and score it (reviewers' decisions already stored are applied)."""
+def score_call(transcript: Transcript, run_id: str, cfg: PipelineConfig) -> tuple[CallQA, CallScore]:
+    """Apply the current rulebook and upsert the call with its score (never cached: rules change).
+
+    The store scores the findings, applying reviewers' decisions already recorded for them.
+    """
+    qa = assess(transcript, worker_rulebook(cfg), RuleOptions.from_config(cfg.rules))
     saved = store_for(cfg).save_call(transcript, qa, run_id=run_id)
-    get_run_logger().info("%s: score %.1f, %d findings", qa.call_id, saved.score.score, saved.n_findings)
-    return saved.score
+    run_logger().info("%s: score %.1f, %d findings", qa.call_id, saved.score.score, saved.n_findings)
+    return qa, saved.score
 
 
 @task(name="record-failure", task_run_name="record-failure-{call_id}", cache_policy=NO_CACHE,

@@ -36,6 +36,12 @@ class BenchContext:
     limit: int | None
     log: Callable[[str], None]
 
+    @property
+    def asr_dir(self) -> Path | None:
+        """Stereo transcripts of ``calls/`` made by the stereo section (later sections score them)."""
+        folder = self.work_dir / "calls-stereo"
+        return folder if any(folder.glob("*.json")) else None
+
 
 def row(metric: str, value: float | str, target: str = "", ok: bool | None = None, unit: str = "") -> dict:
     return {"metric": metric, "value": value, "unit": unit, "target": target, "ok": ok}
@@ -211,6 +217,9 @@ def _optional_section(module: str, function: str) -> Callable[[BenchContext], li
 SECTIONS: dict[str, Callable[[BenchContext], list[dict]]] = {
     "real_speech": bench_real_speech,
     "stereo": bench_stereo,
+    "rules": _optional_section("pipeline.evaluate", "bench_rules"),  # rules agent: label F1, speed, real text
+    # diarization agent: DER, role accuracy, word attribution and speed on the mono8k files
+    "diarization": _optional_section("pipeline.diarization.bench", "bench_diarization"),
 }
 
 

@@ -135,6 +135,151 @@ def bench(
         raise typer.Exit(2) from e
 
 
+# --- rules (QA rulebook: score transcripts, evaluate against labelled calls) -----------------
+RulebookOption = Annotated[Optional[Path], typer.Option(
+    "--rulebook", "-r", help="YAML rulebook (default: rules.rulebook of the config, else the bundled one).")]
+
+
+def _rules_setup(config: Path | None, rulebook: Path | None, disable: list[str] | None):
+    from pipeline.rules import RuleOptions, load_rulebook
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # jieba logs its dictionary loading at DEBUG
+    cfg = _config(config)
+    try:
+        book = load_rulebook(rulebook or cfg.rules.rulebook)
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    options = RuleOptions.from_config(cfg.rules)
+    if disable:
+        options = RuleOptions(disabled=tuple(options.disabled) + tuple(disable),
+                              review_below_confidence=options.review_below_confidence)
+    return book, options
+
+
+def _transcript_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.glob("*.json") if not p.name.endswith((".qa.json", ".ref.json")))
+        else:
+            files.append(path)
+    return files
+
+
+@app.command()
+def score(
+    transcripts: Annotated[list[Path], typer.Argument(help="Transcript JSON files (or directories of them).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for <call_id>.qa.json.")] = Path("reports/qa"),
+    rulebook: RulebookOption = None,
+    disable: Annotated[Optional[list[str]], typer.Option("--disable", help="Rule id to switch off (repeat).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Apply the QA rulebook to transcripts: findings with evidence, resolution, metrics per call."""
+    from pipeline.evaluate import load_transcript
+    from pipeline.rules import assess
+
+    book, options = _rules_setup(config, rulebook, disable)
+    files = _transcript_files(transcripts)
+    if not files:
+        console.print("[red]error:[/red] no transcript JSON files given; pass files or a directory of "
+                      "`callqa transcribe` output")
+        raise typer.Exit(2)
+    failures = 0
+    for path in files:
+        try:
+            qa = assess(load_transcript(path), book, options)
+        except CallQAError as e:
+            failures += 1
+            console.print(f"[red]failed:[/red] {e}")
+            continue
+        write_json(out / f"{qa.call_id}.qa.json", qa.to_dict())
+        review = " [yellow]needs review[/yellow]" if qa.needs_review else ""
+        rules = ", ".join(sorted({f.rule_id for f in qa.findings})) or "no findings"
+        console.print(f"{qa.call_id}: {qa.resolution}, {len(qa.findings)} finding(s) ({rules}){review}")
+    console.print(f"{len(files) - failures} QA results written to {out}/ (rulebook {book.id} {book.version}), "
+                  f"{failures} failed")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("eval")
+def eval_rules(
+    calls: Annotated[Path, typer.Option(help="Folder of labelled <call_id>.ref.json calls.")] = Path(
+        "../shared/eval/calls"),
+    transcripts: Annotated[Optional[Path], typer.Option(
+        "--transcripts", help="Also evaluate these pipeline transcripts (<call_id>.json) of the same calls.")] = None,
+    rulebook: RulebookOption = None,
+    disable: Annotated[Optional[list[str]], typer.Option("--disable", help="Rule id to switch off (repeat).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full report as JSON here.")] = None,
+    show_errors: Annotated[bool, typer.Option(help="List every disagreement with the labels.")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Precision, recall and F1 per QA label (and resolution accuracy) against labelled calls."""
+    from rich.table import Table
+
+    from pipeline.evaluate import evaluate_calls, load_transcripts
+
+    book, options = _rules_setup(config, rulebook, disable)
+    reports = []
+    try:
+        reports.append(evaluate_calls(calls, book, options))
+        if transcripts is not None:
+            reports.append(evaluate_calls(calls, book, options, transcripts=load_transcripts(transcripts)))
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    for report in reports:
+        table = Table(title=f"{book.id} {book.version} on {report.calls} calls ({report.source})")
+        for column in ("label", "precision", "recall", "F1", "macro-F1", "TP/FP/FN"):
+            table.add_column(column)
+        for row in report.rows():
+            table.add_row(row["label"], f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+                          f"{row['macro_f1']:.3f}" if "macro_f1" in row else "",
+                          f"{row['tp']}/{row['fp']}/{row['fn']}")
+        table.add_row("resolution (accuracy)", "", "", f"{report.resolution_accuracy:.3f}", "", "")
+        console.print(table)
+        data = report.to_dict()
+        for label, confusion in data["confusion"].items():
+            console.print(f"  {label} (expected->predicted): " + ", ".join(f"{k} {v}" for k, v in confusion.items()))
+        console.print("  resolution: " + ", ".join(f"{k} {v}" for k, v in data["resolution_confusion"].items()))
+        if show_errors:
+            for label, errors in data["errors"].items():
+                for error in errors:
+                    console.print(f"  [yellow]{label}[/yellow] {error}")
+            for error in data["resolution_errors"]:
+                console.print(f"  [yellow]resolution[/yellow] {error}")
+        if report.missing_transcripts:
+            console.print(f"  [yellow]no transcript for[/yellow] {', '.join(report.missing_transcripts)}")
+    if json_out is not None:
+        write_json(json_out, {"rulebook": {"id": book.id, "version": book.version},
+                              "reports": [r.to_dict() for r in reports]})
+
+
+@app.command()
+def rulebook(
+    path: Annotated[Optional[Path], typer.Argument(help="Rulebook YAML (default: the bundled one).")] = None,
+) -> None:
+    """Validate a rulebook and list its rules (id, type, severity, weight, category, fatal, on/off)."""
+    from rich.table import Table
+
+    from pipeline.rules import load_rulebook
+
+    try:
+        book = load_rulebook(path)
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    table = Table(title=f"{book.id} {book.version} ({book.path})")
+    for column in ("rule", "title", "type", "severity", "weight", "category", "fatal", "enabled"):
+        table.add_column(column)
+    for r in book.rules.values():
+        table.add_row(r.id, r.title_zh, r.type, r.severity, f"{r.weight:g}", r.category, "yes" if r.fatal else "",
+                      "yes" if r.enabled else "no")
+    console.print(table)
+# --- end rules -------------------------------------------------------------------------------
+
+
 # --- reports (scores, scorecards, database) --------------------------------------------------
 @app.command()
 def report(
@@ -166,6 +311,32 @@ def report(
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     console.print(f"{len(paths.call_pages)} calls, {len(paths.agent_pages)} agents: {paths.index_html}")
+
+
+@app.command()
+def review(
+    call_id: Annotated[str, typer.Argument(help="Call id.")],
+    finding_key: Annotated[str, typer.Argument(help="The finding_key column of findings.csv.")],
+    decision: Annotated[str, typer.Option(help="confirm or reject.")],
+    reviewer: Annotated[str, typer.Option(help="Who decided (kept for audit).")],
+    rulebook_version: Annotated[str, typer.Option(help="Rulebook version the finding came from.")],
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+    db: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL (default: store.url of the config).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Record a reviewer's confirm/reject of one finding; the call is re-scored."""
+    from pipeline.scoring import ScoringOptions
+    from pipeline.store import open_store
+
+    cfg = _config(config)
+    try:
+        with open_store(db or cfg.store.url, scoring=ScoringOptions(pass_score=cfg.report.pass_score)) as store:
+            score = store.record_review(call_id, rulebook_version, finding_key, decision=decision,
+                                        reviewer=reviewer, comment=comment)
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    console.print(f"{call_id}: {decision} recorded; score now {score.score:.1f}")
 # --- end reports -----------------------------------------------------------------------------
 
 
@@ -187,12 +358,17 @@ def run(
     cfg = _config(config)
     # Prefect reads these at import: a project-local home works on a fresh machine or CI box.
     os.environ.setdefault("PREFECT_HOME", str((cfg.report.out_dir / ".prefect").resolve()))
-    if not logging.getLogger().isEnabledFor(logging.INFO):
-        # Per-call logs still reach Prefect (UI, `prefect flow-run logs`); the terminal shows the bar.
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    quiet = not logging.getLogger().isEnabledFor(logging.DEBUG)
+    if quiet:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
     from flows import run_nightly
+
+    if quiet:
+        # Per-call INFO logs still reach Prefect's API (UI, `prefect flow-run logs`); the terminal
+        # shows the progress bar and warnings only.
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(logging.WARNING)
 
     with _progress() as bar:
         calls_task = bar.add_task("calls", total=None)
@@ -211,7 +387,7 @@ def run(
             raise typer.Exit(2) from e
     console.print(
         f"{summary.n_scored} calls scored ({summary.n_transcribed} transcribed, {summary.n_cached} reused), "
-        f"{summary.n_failed} failed, in {summary.elapsed_s:.1f} s; mean score "
+        f"{summary.n_failed} failed, in {summary.elapsed_s:.1f} s (reports {summary.report_s:.1f} s); mean score "
         f"{summary.mean_score if summary.mean_score is not None else '-'}"
     )
     for failure in summary.failures:
@@ -220,6 +396,85 @@ def run(
     if summary.n_failed:
         raise typer.Exit(1)
 # --- end nightly flow ------------------------------------------------------------------------
+
+
+# --- diarization (mono calls: who spoke when, agent voiceprints) -----------------------------
+@app.command("diarize")
+def diarize_command(
+    audio: Annotated[list[Path], typer.Argument(help="Mono recordings (files or directories).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for <call_id>.rttm and .json.")] = Path(
+        "reports/diarization"),
+    config: ConfigOption = None,
+    backend: Annotated[Optional[str], typer.Option(help="offline or pyannote (default: from the config).")] = None,
+) -> None:
+    """Diarize recordings into RTTM + JSON speaker turns (anonymous labels SPEAKER_00/01)."""
+    from pipeline.audio import AUDIO_SUFFIXES, load_audio
+    from pipeline.diarize import diarize, load_diarizer
+    from pipeline.diarization.rttm import write_rttm
+
+    cfg = _config(config)
+    diar_cfg = cfg.diarization.model_copy(update={"backend": backend}) if backend else cfg.diarization
+    files = sorted(
+        p for item in audio for p in ([item] if item.is_file() else item.rglob("*")) if p.suffix.lower() in AUDIO_SUFFIXES
+    )
+    if not files:
+        console.print(f"[red]error:[/red] no recordings ({', '.join(AUDIO_SUFFIXES)}) found in {audio}")
+        raise typer.Exit(2)
+    failed = 0
+    try:
+        diarizer = load_diarizer(diar_cfg)
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    with _progress() as bar:
+        task = bar.add_task("diarize", total=len(files))
+        for path in files:
+            try:
+                result = diarize(load_audio(path, cfg.audio), diarizer, diar_cfg)
+            except CallQAError as e:
+                failed += 1
+                bar.console.print(f"[red]failed:[/red] {path}: {e}")
+            else:
+                write_rttm(result, out / f"{result.uri}.rttm")
+                write_json(out / f"{result.uri}.json", result.to_dict())
+                bar.console.print(f"{result.uri}: {len(result.turns)} turns, "
+                                  + ", ".join(f"{s} {result.speech_s(s):.1f} s" for s in result.speakers))
+            bar.advance(task)
+    console.print(f"{len(files) - failed} diarized into {out}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("enrol-voice")
+def enrol_voice(
+    agent_id: Annotated[str, typer.Argument(help="Agent id (file name of the voiceprint).")],
+    audio: Annotated[list[Path], typer.Argument(help="Recordings of the agent (stereo calls or a clean sample).")],
+    channel: Annotated[Optional[int], typer.Option(help="Agent channel of stereo recordings (default: config).")] = None,
+    config: ConfigOption = None,
+    out: Annotated[Optional[Path], typer.Option(help="Voiceprint directory (default: roles.voiceprints_dir).")] = None,
+) -> None:
+    """Enrol an agent's voiceprint (<dir>/<agent_id>.npy) for role assignment on mono calls."""
+    from pipeline.audio import load_audio
+    from pipeline.roles import enrol_voiceprint, save_voiceprint
+
+    cfg = _config(config)
+    directory = out or cfg.roles.voiceprints_dir
+    if directory is None:
+        console.print("[red]error:[/red] no voiceprint directory: pass --out or set roles.voiceprints_dir")
+        raise typer.Exit(2)
+    agent_channel = cfg.audio.agent_channel if channel is None else channel
+    try:
+        recordings = []
+        for path in audio:
+            decoded = load_audio(path, cfg.audio)
+            samples = decoded.channel(agent_channel) if decoded.num_channels == 2 else decoded.mono()
+            recordings.append((samples, decoded.sample_rate))
+        path = save_voiceprint(enrol_voiceprint(recordings), directory, agent_id)
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    console.print(f"voiceprint of {agent_id}: {path}")
+# --- end diarization -------------------------------------------------------------------------
 
 
 if __name__ == "__main__":

@@ -70,19 +70,15 @@ _CN_DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "三":
 _MIN_DIGIT_RUN = 3
 
 
+_DIGIT_RUN = re.compile("[零〇幺一二三四五六七八九]{%d,}" % _MIN_DIGIT_RUN)
+_DIGIT_TABLE = str.maketrans(_CN_DIGITS)
+_NOT_MATCHED = re.compile(r"[\W_]+")  # punctuation, symbols, spaces, and "_" (a pause mark in some corpora)
+_NEEDS_FOLDING = re.compile("[\uff10-\uff5a\u3000]")
+
+
 def chinese_digits_to_arabic(text: str) -> str:
     """Runs of three or more spelled digits (一二三一五) to Arabic (12315); same length."""
-    out: list[str] = []
-    run: list[str] = []
-    for ch in text + "\0":
-        if ch in _CN_DIGITS:
-            run.append(ch)
-            continue
-        if run:
-            out.extend(_CN_DIGITS[c] for c in run) if len(run) >= _MIN_DIGIT_RUN else out.extend(run)
-            run = []
-        out.append(ch)
-    return "".join(out[:-1])
+    return _DIGIT_RUN.sub(lambda m: m.group().translate(_DIGIT_TABLE), text)
 
 
 def compact_text(text: str) -> str:
@@ -90,4 +86,6 @@ def compact_text(text: str) -> str:
 
     ASR punctuation is unreliable, so rule phrases and transcripts meet in this form.
     """
-    return chinese_digits_to_arabic(strip_punctuation(normalize_text(text)).lower())
+    if _NEEDS_FOLDING.search(text):  # folding is the slow step, and most text has nothing to fold
+        text = fold_width(text)
+    return chinese_digits_to_arabic(_NOT_MATCHED.sub("", to_simplified(text)).lower())

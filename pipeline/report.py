@@ -33,7 +33,6 @@ from pipeline import charts
 from pipeline.errors import CallQAError
 from pipeline.redact import redact_text, redact_transcript
 from pipeline.scorecards import agent_trend, build_scorecards, coaching_list, rule_hit_rates
-from pipeline.scoring import CallScore
 from pipeline.store import Store, open_store, parse_time
 from pipeline.types import CallQA, Transcript
 

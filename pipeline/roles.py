@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +42,6 @@ CUSTOMER_CUES: tuple[tuple[str, float], ...] = (
 POLITE_WEIGHT = 0.4
 PLAIN_WEIGHT = 0.4
 _PLAIN_YOU = re.compile(r"你(?!们)")
-
-
-@dataclass(frozen=True, slots=True)
-class _Lexical:
-    score: float
-    hits: tuple[str, ...]
 
 
 def lexical_score(texts: list[str] | tuple[str, ...]) -> tuple[float, tuple[str, ...]]:
@@ -164,9 +158,37 @@ def load_voiceprint(directory: Path, agent_id: str) -> np.ndarray | None:
     if emb.shape != (256,) or norm == 0:
         raise DiarizationError(
             f"{npy}: expected a non-zero 256-d resemblyzer embedding, found shape {emb.shape}; "
-            "re-enrol with `callqa diarize --enrol` or provide a WAV sample instead"
+            "re-enrol with `callqa enrol-voice` or provide a WAV sample instead"
         )
     return emb / norm
+
+
+def enrol_voiceprint(recordings: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """One unit-length agent embedding from (16 kHz samples, sample rate) recordings of the agent alone.
+
+    Use the agent channel of the agent's stereo calls, or a clean enrolment sample.
+    """
+    from pipeline.diarization.offline import embed_spans, speech_probabilities, speech_regions
+
+    embeddings = []
+    for samples, rate in recordings:
+        spans = speech_regions(speech_probabilities(samples), DiarizationConfig())
+        emb = embed_spans(samples, rate, spans)
+        if emb is not None:
+            embeddings.append(emb)
+    if not embeddings:
+        raise DiarizationError("no speech found in the enrolment recordings; pass recordings where the agent speaks")
+    mean = np.mean(embeddings, axis=0)
+    return (mean / np.linalg.norm(mean)).astype(np.float32)
+
+
+def save_voiceprint(embedding: np.ndarray, directory: Path, agent_id: str) -> Path:
+    """Write ``<directory>/<agent_id>.npy`` where :func:`load_voiceprint` looks for it."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{agent_id}.npy"
+    np.save(path, np.asarray(embedding, dtype=np.float32))
+    return path
 
 
 def assign_roles(

@@ -162,7 +162,8 @@ def build_scorecards(
             "ci_high": hi,
             "pass_rate": float(group["passed"].astype(bool).mean()),
             "fatal_calls": int(group["fatal"].astype(bool).sum()),
-            "findings_per_call": len(agent_counted) / n,
+            # Zero-weight findings (e.g. the customer asked to escalate) are facts, not faults.
+            "findings_per_call": int((agent_counted["weight"] > 0).sum()) / n if not agent_counted.empty else 0.0,
             "pending_review": int((agent_findings["status"] == "pending_review").sum()) if not agent_findings.empty else 0,
             "escalations": int(group["escalated"].astype(bool).sum()) if "escalated" in group else 0,
             "escalation_rate": float(group["escalated"].astype(bool).mean()) if "escalated" in group else math.nan,
@@ -212,8 +213,8 @@ def agent_trend(calls: pd.DataFrame, *, freq: str = "W-SUN") -> pd.DataFrame:
 
 
 def coaching_list(findings: pd.DataFrame, agent_id: str) -> pd.DataFrame:
-    """The agent's counted and pending findings, heaviest first, with quotes for coaching."""
+    """The agent's counted and pending findings that cost points, heaviest first, with quotes."""
     if findings.empty:
         return findings
-    mine = findings[(findings["agent_id"] == agent_id) & (findings["status"] != "rejected")]
+    mine = findings[(findings["agent_id"] == agent_id) & (findings["status"] != "rejected") & (findings["weight"] > 0)]
     return mine.sort_values(["fatal", "weight", "recorded_at"], ascending=[False, False, True], ignore_index=True)

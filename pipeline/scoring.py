@@ -16,6 +16,7 @@ does not need the rulebook object.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 CATEGORIES: tuple[str, ...] = ("courtesy", "language", "resolution", "process")
 
 Decision = Literal["confirm", "reject"]
+_KEY_PATTERN_CHARS = 32
 FindingStatus = Literal["counted", "pending_review", "confirmed", "rejected"]
 
 
@@ -86,7 +88,12 @@ def finding_key(finding: Finding) -> str:
     because a rulebook change may add or remove other findings of the same call.
     """
     where = "call" if finding.utterance_index is None else str(finding.utterance_index)
-    return f"{finding.rule_id}@{where}:{finding.pattern}"
+    pattern = finding.pattern
+    if len(pattern) > _KEY_PATTERN_CHARS:
+        # Long regexes would make unwieldy (and, in databases, over-long) keys; a digest is as stable.
+        digest = hashlib.sha1(pattern.encode("utf-8")).hexdigest()[:10]
+        pattern = f"{pattern[:16]}~{digest}"
+    return f"{finding.rule_id}@{where}:{pattern}"
 
 
 def finding_keys(findings: tuple[Finding, ...] | list[Finding]) -> list[str]:

@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -460,7 +461,7 @@ class Store:
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table (used to check that re-runs do not duplicate)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return {
                 name: conn.execute(select(func.count()).select_from(metadata.tables[name])).scalar_one()
                 for name in TABLES
@@ -572,7 +573,7 @@ class Store:
 
     def rule_precision(self) -> pd.DataFrame:
         """Per rule: reviewed findings, confirmed, rejected and precision = confirmed / reviewed."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(reviews.c.rule_id, reviews.c.decision, func.count().label("n"))
                 .group_by(reviews.c.rule_id, reviews.c.decision)
@@ -590,7 +591,7 @@ class Store:
 
     def load_transcript(self, call_id: str) -> Transcript:
         """Rebuild a call's stored transcript."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             call = conn.execute(select(calls).where(calls.c.call_id == call_id)).mappings().first()
             if call is None:
                 raise StoreError(f"call {call_id!r} is not in {self.url}; was it processed in this database?")
@@ -621,19 +622,30 @@ class Store:
 
     def load_qa(self, call_id: str, rulebook_version: str) -> CallQA:
         """Rebuild a call's stored QA result under one rulebook version."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return self._load_qa(conn, call_id, rulebook_version)
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _begin(self):  # noqa: ANN202 - a SQLAlchemy context manager
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """One transaction; database errors become a StoreError naming the database."""
         try:
-            return self.engine.begin()
+            with self.engine.begin() as conn:
+                yield conn
         except SQLAlchemyError as e:
-            raise StoreError(f"cannot write to {self.url}: {e}") from e
+            raise StoreError(f"database {self.url}: write failed and was rolled back: {e}") from e
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as e:
+            raise StoreError(f"database {self.url}: read failed: {e}") from e
 
     def _frame(self, query: Any) -> pd.DataFrame:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             result = conn.execute(query)
             return pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
 

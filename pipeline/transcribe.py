@@ -39,11 +39,13 @@ class TranscribeOptions:
     initial_prompt: str | None = None
     vad_min_silence_ms: int = 500
     utterance_pause_s: float = 1.0
+    hallucination_silence_threshold_s: float | None = None
 
     @classmethod
     def from_config(cls, cfg: AsrConfig) -> TranscribeOptions:
         return cls(language=cfg.language, beam_size=cfg.beam_size, initial_prompt=cfg.initial_prompt or None,
-                   vad_min_silence_ms=cfg.vad_min_silence_ms, utterance_pause_s=cfg.utterance_pause_s)
+                   vad_min_silence_ms=cfg.vad_min_silence_ms, utterance_pause_s=cfg.utterance_pause_s,
+                   hallucination_silence_threshold_s=cfg.hallucination_silence_threshold_s)
 
     def whisper_kwargs(self) -> dict:
         """The arguments passed to ``WhisperModel.transcribe`` (the benchmark's baseline uses them too)."""
@@ -55,6 +57,7 @@ class TranscribeOptions:
             word_timestamps=True,
             vad_filter=True,
             vad_parameters={"min_silence_duration_ms": self.vad_min_silence_ms},
+            hallucination_silence_threshold=self.hallucination_silence_threshold_s,
         )
 
 

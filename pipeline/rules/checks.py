@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pipeline.rules.context import CallContext
 from pipeline.rules.rulebook import Rule
-from pipeline.rules.text import Hit, PhraseSet, TextView, load_tokenizer, tokens_with_spans
+from pipeline.rules.text import Hit, TextView, load_tokenizer, tokens_with_spans
 from pipeline.types import Finding
 
 QUOTE_MAX_CHARS = 160
@@ -75,8 +75,17 @@ def _window_turns(rule: Rule, ctx: CallContext) -> list[int]:
 
 
 def _suppressed(hit: Hit, masks: list[Hit]) -> bool:
-    """A hit inside a mask (polite phrase, exception) does not count, unless it strictly contains it."""
-    return any(hit.overlaps(m) and not hit.covers(m) for m in masks)
+    """A hit mostly inside a mask (polite phrase, exception) does not count.
+
+    A hit that strictly contains the mask still counts (跟我们没关系 contains 没关系), and so does
+    one that only touches it at an edge (不知道你 | 你去问).
+    """
+    length = hit.end - hit.start
+    for m in masks:
+        shared = min(hit.end, m.end) - max(hit.start, m.start)
+        if shared > 0 and shared * 2 >= length and not hit.covers(m):
+            return True
+    return False
 
 
 # --- required phrases ------------------------------------------------------------------------
@@ -128,18 +137,30 @@ def check_phrases(rule: Rule, ctx: CallContext) -> Outcome:
 
 
 # --- harsh negation --------------------------------------------------------------------------
-def harsh_hits(rule: Rule, view: TextView, tokenizer_dict) -> tuple[str, list[Hit]]:
+def harsh_hits(rule: Rule, view: TextView, user_dict) -> tuple[str, list[Hit]]:
     """Why an utterance is harsh ("forbidden" / "refusal") and the hits, or ("", []) when it is not."""
     sets = rule.sets
-    polite = sets["polite"].find_all(view) if sets["polite"] else []
-    forbidden = [h for h in sets["forbidden"].find_all(view) if not _suppressed(h, polite)]
+    polite: list[Hit] | None = None
+
+    def not_polite(hits: list[Hit]) -> list[Hit]:
+        nonlocal polite
+        if not hits:
+            return hits
+        if polite is None:
+            polite = sets["polite"].find_all(view) if sets["polite"] else []
+        return [h for h in hits if not _suppressed(h, polite)]
+
+    forbidden = not_polite(sets["forbidden"].find_all(view))
     if forbidden:
         return "forbidden", forbidden
     if sets["softeners"].search(view) or sets["alternatives"].search(view):
         return "", []
-    refusals = [h for h in sets["refusal"].find_all(view) if not _suppressed(h, polite)]
-    if not refusals and rule.tokens.get("negators") and _has_free_negation(view.compact, polite):
-        refusals = [h for h in _token_refusals(rule, view, tokenizer_dict) if not _suppressed(h, polite)]
+    refusals = not_polite(sets["refusal"].find_all(view))
+    if not refusals and rule.tokens.get("negators") and NEGATION_CHARS.intersection(view.compact):
+        if polite is None:
+            polite = sets["polite"].find_all(view) if sets["polite"] else []
+        if _has_free_negation(view.compact, polite):
+            refusals = not_polite(_token_refusals(rule, view, user_dict))
     return ("refusal", refusals) if refusals else ("", [])
 
 
@@ -273,15 +294,15 @@ def check_overlap(rule: Rule, ctx: CallContext) -> Outcome:
     others = ctx.utterances_of(spec.other)
     findings = []
     for i in ctx.utterances_of(spec.speaker):
-        u = ctx.utterances[i]
         view = ctx.views[i]
         if len(view.compact) <= spec.backchannel_max_chars and rule.sets["backchannels"].search(view):
             continue
+        start, end = ctx.speech[i]
         for j in others:
-            o = ctx.utterances[j]
-            if j == i or not (o.start_s < u.start_s < o.end_s):
+            o_start, o_end = ctx.speech[j]
+            if j == i or not (o_start < start < o_end):
                 continue
-            overlap = min(o.end_s, u.end_s) - u.start_s
+            overlap = min(o_end, end) - start
             if overlap >= spec.min_overlap_s:
                 findings.append(finding(rule, ctx, [i], pattern=f"overlap {overlap:.1f} s",
                                         message=f"{spec.speaker} started {overlap:.1f} s before the {spec.other} "
@@ -296,7 +317,7 @@ def check_silence(rule: Rule, ctx: CallContext) -> Outcome:
     for gap in ctx.gaps:
         if gap.duration_s < rule.spec.min_gap_s:
             continue
-        recent = _recent_utterances(ctx, gap.before, "any")
+        recent = _recent_utterances(ctx, gap.before, "agent")
         if any(rule.sets["announced_by"].search(ctx.views[j]) for j in recent):
             continue
         findings.append(finding(rule, ctx, [gap.before], pattern=f"silence {gap.duration_s:.1f} s",

@@ -64,6 +64,8 @@ class CallContext:
     """Utterance indices in time order (transcripts are usually sorted already)."""
     turns: tuple[Turn, ...]
     gaps: tuple[Gap, ...]
+    speech: tuple[tuple[float, float], ...]
+    """Per utterance, (start, end) of its words that carry speech (see :func:`speech_bounds`)."""
     _turn_views: dict[int, TextView] = field(default_factory=dict)
 
     @classmethod
@@ -72,7 +74,8 @@ class CallContext:
         views = tuple(TextView(u.text) for u in utterances)
         order = tuple(sorted(range(len(utterances)), key=lambda i: (utterances[i].start_s, utterances[i].end_s)))
         return cls(transcript=transcript, options=options, utterances=utterances, views=views, order=order,
-                   turns=_turns(utterances, order, views, merge_gap_s), gaps=_gaps(utterances, order))
+                   turns=_turns(utterances, order, views, merge_gap_s), gaps=_gaps(utterances, order),
+                   speech=tuple(speech_bounds(u) for u in utterances))
 
     # --- selections ---------------------------------------------------------------------------
     def utterances_of(self, scope: str) -> list[int]:
@@ -102,9 +105,30 @@ class CallContext:
         raise ValueError(f"utterance {index} is in no turn")
 
     def confidence(self, indices: Sequence[int]) -> float:
+        """ASR confidence of the evidence: mean word probability, weighted by text length over utterances."""
         if not indices:
             return 1.0
-        return min(self.utterances[i].confidence for i in indices)
+        weights = [max(1, len(self.views[i].compact)) for i in indices]
+        return sum(w * self.utterances[i].confidence for w, i in zip(weights, indices)) / sum(weights)
+
+
+def _is_speech_word(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" or ch.isalpha() and ch.isascii() and len(text.strip()) > 1
+               for ch in text)
+
+
+def speech_bounds(u: Utterance) -> tuple[float, float]:
+    """Start of the first and end of the last *spoken* word of an utterance.
+
+    Whisper stretches the timing of a trailing punctuation-like token (and of the last word
+    before a pause) over the silence that follows; taking word bounds of real Chinese words
+    keeps a customer's finished sentence from looking like one the agent talked over.
+    Utterances without word timings (references) keep their own times.
+    """
+    spoken = [w for w in u.words if _is_speech_word(w.text)]
+    if not spoken:
+        return u.start_s, u.end_s
+    return spoken[0].start_s, spoken[-1].end_s
 
 
 def _turns(utterances: Sequence[Utterance], order: Sequence[int], views: Sequence[TextView],

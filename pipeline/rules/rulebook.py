@@ -7,7 +7,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -15,33 +14,37 @@ from pydantic import ValidationError
 
 from pipeline.errors import RulebookError
 from pipeline.normalize import compact_text
-from pipeline.rules.schema import RULE_TYPES, RulebookSpec, compose, line_of
-from pipeline.rules.text import PhraseSet
+from pipeline.rules.schema import RULE_TYPES, RulebookSpec, line_of, load_yaml
+from pipeline.rules.text import REGEX_PREFIX, PhraseSet
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RULEBOOK = Path(__file__).resolve().parent.parent / "rulebooks" / "default.yaml"
 LEXICON_PREFIX = "@"
 
-# Phrase-list fields per rule type, and whether each gets homophone tolerance: lists that make a
-# rule *pass* (greetings, apologies, softeners) are tolerant of ASR errors; lists that make it
-# *fire* (forbidden phrases, complaint triggers) match exactly, so a mis-heard word never costs
-# an agent points.
-_TOLERANT = "rule"  # follow the rule's `homophones` option
-_PHRASE_FIELDS: dict[str, dict[str, str | bool]] = {
-    "required_phrases": {},  # `require` groups are handled separately
-    "phrases": {"phrases": _TOLERANT, "exceptions": True},
-    "negation": {"forbidden": _TOLERANT, "refusal": _TOLERANT, "polite": True, "softeners": True,
-                 "alternatives": True},
-    "response": {"trigger": False, "trigger_exceptions": True, "respond": _TOLERANT},
-    "hold": {"hold_phrases": _TOLERANT, "thanks": _TOLERANT},
-    "overlap": {"backchannels": False},
-    "silence": {"announced_by": _TOLERANT},
+# Phrase-list fields per rule type, with the shortest phrase that gets homophone tolerance.
+# Lists that make a rule *pass* or excuse a phrase (greetings, apologies, softeners) are tolerant
+# from two characters (which must keep one of their own, see text._plausible_mishearing); lists
+# that make a rule *fire* (forbidden phrases, complaint triggers) only from three, because two
+# syllables collide too easily (嘛我 sounds like 骂我). `homophones: false` on a rule turns it off.
+_PASS, _FIRE = 2, 3
+_PHRASE_FIELDS: dict[str, dict[str, int]] = {
+    "required_phrases": {},  # `require` groups are handled separately (_PASS)
+    "phrases": {"phrases": _FIRE, "exceptions": _PASS},
+    "negation": {"forbidden": _FIRE, "refusal": _FIRE, "polite": _PASS, "softeners": _PASS,
+                 "alternatives": _PASS},
+    "response": {"trigger": _FIRE, "trigger_exceptions": _PASS, "respond": _PASS},
+    "hold": {"hold_phrases": _PASS, "thanks": _PASS},
+    "overlap": {"backchannels": _PASS},
+    "silence": {"announced_by": _PASS},
     "speech_rate": {},
-    "order": {"first": True, "disclose": _TOLERANT},
-    "resolution": {"commitment_actions": False, "deadlines": False, "tickets": False,
-                   "unresolved_cues": False, "unresolved_exceptions": True, "agent_unresolved_cues": False},
+    "order": {"first": _PASS, "disclose": _FIRE},
+    "resolution": {"commitment_actions": _PASS, "deadlines": _PASS, "tickets": _PASS,
+                   "unresolved_cues": _FIRE, "unresolved_exceptions": _PASS, "agent_unresolved_cues": _FIRE},
 }
+# Lists of good behaviour the agent must show: 您 phrases also match their 你 form.
+_NI_VARIANT_FIELDS = frozenset({"respond", "thanks", "hold_phrases", "announced_by", "first", "backchannels",
+                                "commitment_actions", "deadlines", "tickets", "unresolved_exceptions"})
 _TOKEN_FIELDS = ("negators", "refusal_verbs", "complements", "skip_tokens")
 
 
@@ -113,8 +116,7 @@ def parse_rulebook(text: str, *, path: Path | None = None) -> Rulebook:
     """Validate and compile rulebook YAML text (``path`` is used in messages and for the user dict)."""
     where = str(path) if path else "<rulebook>"
     try:
-        data = yaml.safe_load(text)
-        tree = compose(text)
+        data, tree = load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
@@ -147,7 +149,7 @@ def parse_rulebook(text: str, *, path: Path | None = None) -> Rulebook:
     title = f"{spec.title.zh} / {spec.title.en}" if spec.title else ""
     logger.debug("rulebook %s %s: %d rules", spec.id, spec.version, len(rules))
     return Rulebook(id=spec.id, version=spec.version, language=spec.language,
-                    rules=MappingProxyType(rules), turn_merge_gap_s=spec.settings.turn_merge_gap_s,
+                    rules=rules, turn_merge_gap_s=spec.settings.turn_merge_gap_s,
                     user_dict=user_dict, path=path, sha256=hashlib.sha256(text.encode()).hexdigest(),
                     title=title)
 
@@ -182,9 +184,13 @@ def _format_validation(error: ValidationError, data: dict, tree: Any, where: str
     problems = []
     for err in error.errors():
         loc = tuple(err["loc"])
+        if err["type"].startswith("union_tag"):
+            loc += ("type",)
         line = line_of(tree, loc)
-        fields = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in RULE_TYPES))
-        subject = f"rule '{_rule_id(data, loc[1])}'" if len(loc) > 1 and loc[0] == "rules" else "rulebook"
+        in_rule = len(loc) > 1 and loc[0] == "rules"
+        shown = loc[2:] if in_rule else loc
+        fields = ".".join(str(p) for p in shown if not (isinstance(p, str) and p in RULE_TYPES)) or "rule"
+        subject = f"rule '{_rule_id(data, loc[1])}'" if in_rule else "rulebook"
         fix = _FIXES.get(err["type"], "correct the value")
         found = err.get("input")
         found_text = f" (found {found!r})" if found is not None and not isinstance(found, (dict, list)) else ""
@@ -192,54 +198,63 @@ def _format_validation(error: ValidationError, data: dict, tree: Any, where: str
     return "invalid rulebook:\n  " + "\n  ".join(problems)
 
 
-def _expand(items: list[str], ctx: _Ctx, rule_id: str, loc: tuple, depth: int = 0) -> list[str]:
-    out: list[str] = []
-    for item in items:
+def _expand(items: list[str], ctx: _Ctx, rule_id: str, loc: tuple, depth: int = 0) -> list[tuple[str, tuple]]:
+    """Items with lexicon references replaced, each with the YAML location it came from."""
+    out: list[tuple[str, tuple]] = []
+    for k, item in enumerate(items):
         if item.startswith(LEXICON_PREFIX):
             name = item[len(LEXICON_PREFIX):]
             if name not in ctx.lexicons:
                 raise RulebookError(
-                    f"{ctx.where}:{line_of(ctx.tree, loc)}: rule '{rule_id}': unknown lexicon {item!r}; fix: "
+                    f"{ctx.where}:{line_of(ctx.tree, loc + (k,))}: rule '{rule_id}': unknown lexicon {item!r}; fix: "
                     f"define it under `lexicons:` (known: {', '.join(sorted(ctx.lexicons)) or 'none'})")
             if depth > 5:
                 raise RulebookError(f"{ctx.where}: lexicon {item!r} refers to itself; fix: remove the cycle")
             out.extend(_expand(ctx.lexicons[name], ctx, rule_id, ("lexicons", name), depth + 1))
         else:
-            out.append(item)
+            out.append((item, loc + (k,)))
     return out
 
 
-def _phrase_set(name: str, items: list[str], homophones: bool, ctx: _Ctx, rule_id: str, loc: tuple) -> PhraseSet:
+def _phrase_set(name: str, items: list[str], homophones: bool, ctx: _Ctx, rule_id: str, loc: tuple,
+                min_chars: int = _PASS) -> PhraseSet:
     expanded = _expand(items, ctx, rule_id, loc)
-    try:
-        return PhraseSet.build(name, expanded, homophones=homophones)
-    except re.error as e:
-        raise RulebookError(f"{ctx.where}:{line_of(ctx.tree, loc)}: rule '{rule_id}': {name}: invalid regex "
-                            f"({e}); fix: correct the pattern after 're:' (Python re syntax)") from e
-    except ValueError as e:
-        raise RulebookError(f"{ctx.where}:{line_of(ctx.tree, loc)}: rule '{rule_id}': {name}: {e}; fix: "
-                            f"remove the item") from e
+    ni_variants = homophones and (name in _NI_VARIANT_FIELDS or name.startswith("require."))
+    for item, item_loc in expanded:  # one by one, so an error points at the item's own line
+        where = f"{ctx.where}:{line_of(ctx.tree, item_loc)}: rule '{rule_id}': {name}"
+        try:
+            if item.startswith(REGEX_PREFIX):
+                re.compile(item[len(REGEX_PREFIX):])
+            elif not compact_text(item):
+                raise ValueError(f"phrase {item!r} is empty after normalisation (only punctuation/spaces)")
+        except re.error as e:
+            raise RulebookError(f"{where}: invalid regex {item!r} ({e}); fix: correct the pattern after 're:' "
+                                f"(Python re syntax, matched on compact text)") from e
+        except ValueError as e:
+            raise RulebookError(f"{where}: {e}; fix: remove the item") from e
+    return PhraseSet.build(name, [item for item, _ in expanded], homophones=homophones,
+                           min_homophone_chars=min_chars, ni_variants=ni_variants)
 
 
 def _compile_rule(spec: Any, index: int, line: int | None, ctx: _Ctx) -> Rule:
     sets: dict[str, PhraseSet] = {}
-    homophones = bool(getattr(spec, "homophones", False))
+    homophones = bool(getattr(spec, "homophones", True))
     if spec.type == "required_phrases":
         for g, group in enumerate(spec.require):
             sets[f"require.{g}"] = _phrase_set(f"require.{g}", group, homophones, ctx, spec.id,
                                                ("rules", index, "require", g))
-    for name, tolerant in _PHRASE_FIELDS[spec.type].items():
-        use = homophones if tolerant == _TOLERANT else bool(tolerant)
-        sets[name] = _phrase_set(name, getattr(spec, name), use, ctx, spec.id, ("rules", index, name))
+    for name, min_chars in _PHRASE_FIELDS[spec.type].items():
+        sets[name] = _phrase_set(name, getattr(spec, name), homophones, ctx, spec.id, ("rules", index, name),
+                                 min_chars)
     tokens: dict[str, frozenset[str]] = {}
     if spec.type == "negation":
         for name in _TOKEN_FIELDS:
-            tokens[name] = frozenset(compact_text(t) for t in _expand(getattr(spec, name), ctx, spec.id,
-                                                                        ("rules", index, name)))
+            tokens[name] = frozenset(compact_text(t) for t, _ in _expand(getattr(spec, name), ctx, spec.id,
+                                                                           ("rules", index, name)))
     return Rule(id=spec.id, type=spec.type, title_zh=spec.title.zh, title_en=spec.title.en,
                 severity=spec.severity, weight=spec.weight, category=spec.category, fatal=spec.fatal,
-                enabled=spec.enabled, line=line, spec=spec, sets=MappingProxyType(sets),
-                tokens=MappingProxyType(tokens))
+                enabled=spec.enabled, line=line, spec=spec, sets=sets,
+                tokens=tokens)
 
 
 def _check_rule_semantics(rules: dict[str, Rule], ctx: _Ctx) -> None:

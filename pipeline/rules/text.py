@@ -5,10 +5,11 @@ Arabic digits, no punctuation): ASR punctuation is unreliable, and Traditional i
 meet the same patterns as Simplified.
 
 Homophone tolerance maps every Chinese character to a *fuzzy syllable* (toneless pinyin with
-the mergers ASR and southern accents produce: zh/z, ch/c, sh/s, l/n, -ing/-in, -eng/-en, nin/ni),
+the mergers ASR and southern accents produce: zh/z, ch/c, sh/s, l/n, -ing/-in, -eng/-en),
 and each distinct syllable to one private-use character.  The syllable string therefore has
 one character per text character, so an Aho-Corasick match on it has the same span as on the
-text itself: 报歉 matches 抱歉, 你好 matches 您好.
+text itself: 报歉 matches 抱歉.  您 and 你 are *not* merged (感谢你的耐心 may pass for 感谢您的耐心,
+but 您去问问 must not fire 你去问): tolerant sets get a 你-variant of every 您 phrase instead.
 """
 from __future__ import annotations
 
@@ -65,28 +66,28 @@ def _fuzzy_syllable(syllable: str) -> str:
         s = "n" + s[1:]
     if s.endswith("ing") or s.endswith("eng"):
         s = s[:-1]
-    if s == "nin":  # 您 is heard and written as 你
-        s = "ni"
     return s
 
 
 def _char_code(ch: str) -> str:
-    code = _CHAR_CODES.get(ch)
-    if code is not None:
-        return code
     if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
         syllable = _fuzzy_syllable(lazy_pinyin(ch, style=Style.NORMAL)[0])
         with _CODES_LOCK:
-            code = _SYLLABLE_CODES.setdefault(syllable, chr(_PRIVATE_USE_START + len(_SYLLABLE_CODES)))
-    else:
-        code = ch
-    _CHAR_CODES[ch] = code
-    return code
+            return _SYLLABLE_CODES.setdefault(syllable, chr(_PRIVATE_USE_START + len(_SYLLABLE_CODES)))
+    return ch
+
+
+_SOUND_TABLE: dict[int, str] = {}
 
 
 def sound_text(compact: str) -> str:
     """One fuzzy-syllable code per character of ``compact`` (same length, same positions)."""
-    return "".join(_CHAR_CODES.get(ch) or _char_code(ch) for ch in compact)
+    new = set(compact).difference(_CHAR_CODES)
+    if new:
+        for ch in new:
+            _CHAR_CODES[ch] = _char_code(ch)
+            _SOUND_TABLE[ord(ch)] = _CHAR_CODES[ch]
+    return compact.translate(_SOUND_TABLE)
 
 
 # --- phrase sets -----------------------------------------------------------------------------
@@ -128,13 +129,17 @@ class PhraseSet:
     _exact: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
     _sound: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
     _sound_source: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _any_pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    """All regexes as one alternation: one C-level scan rules out most texts."""
 
     @classmethod
     def build(cls, name: str, items: Iterable[str], *, homophones: bool = False,
-              min_homophone_chars: int = 2) -> PhraseSet:
+              min_homophone_chars: int = 2, ni_variants: bool = False) -> PhraseSet:
         """``items`` are literal phrases, or regexes written ``re:<pattern>`` (matched on compact text).
 
-        Raises ``re.error`` for a bad regex and ``ValueError`` for a phrase that is empty
+        ``ni_variants`` adds a 你 form of every 您 phrase (ASR writes 您 as 你 more often than
+        not); only for lists of good behaviour, never for softeners or alternatives, where
+        给你 must not excuse 不能给你退.  Raises ``re.error`` for a bad regex and ``ValueError`` for a phrase that is empty
         once normalised; the loader turns both into a ``RulebookError`` with the YAML line.
         """
         phrases: list[str] = []
@@ -147,6 +152,8 @@ class PhraseSet:
             if not phrase:
                 raise ValueError(f"phrase {item!r} is empty after normalisation (only punctuation/spaces)")
             phrases.append(phrase)
+        if ni_variants:
+            phrases += [p.replace("您", "你") for p in phrases if "您" in p]
         phrases = list(dict.fromkeys(phrases))
         exact = sound = None
         sound_source: dict[str, str] = {}
@@ -164,9 +171,10 @@ class PhraseSet:
                 for key, phrase in sound_source.items():
                     sound.add_word(key, (key, phrase))
                 sound.make_automaton()
+        any_pattern = re.compile("|".join(f"(?:{p.pattern})" for p in patterns)) if len(patterns) > 1 else None
         return cls(name=name, phrases=tuple(phrases), patterns=tuple(patterns), homophones=homophones,
                    min_homophone_chars=min_homophone_chars, _exact=exact, _sound=sound,
-                   _sound_source=sound_source)
+                   _sound_source=sound_source, _any_pattern=any_pattern)
 
     def __bool__(self) -> bool:
         return bool(self.phrases or self.patterns)
@@ -178,7 +186,8 @@ class PhraseSet:
         if self._exact is not None and text:
             for end, phrase in self._exact.iter(text):
                 hits.append(Hit(end - len(phrase) + 1, end + 1, phrase))
-        for pattern in self.patterns:
+        patterns = self.patterns if self._any_pattern is None or self._any_pattern.search(text) else ()
+        for pattern in patterns:
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     hits.append(Hit(m.start(), m.end(), REGEX_PREFIX + pattern.pattern))
@@ -186,7 +195,7 @@ class PhraseSet:
             exact_spans = {(h.start, h.end) for h in hits}
             for end, (key, phrase) in self._sound.iter(view.sound):
                 start = end - len(key) + 1
-                if (start, end + 1) not in exact_spans:
+                if (start, end + 1) not in exact_spans and _plausible_mishearing(text[start:end + 1], phrase):
                     hits.append(Hit(start, end + 1, phrase, homophone=True))
         hits.sort(key=lambda h: (h.start, -h.end))
         return hits
@@ -197,14 +206,29 @@ class PhraseSet:
         if self._exact is not None and text:
             for end, phrase in self._exact.iter(text):
                 return Hit(end - len(phrase) + 1, end + 1, phrase)
-        for pattern in self.patterns:
+        patterns = self.patterns if self._any_pattern is None or self._any_pattern.search(text) else ()
+        for pattern in patterns:
             m = pattern.search(text)
             if m and m.end() > m.start():
                 return Hit(m.start(), m.end(), REGEX_PREFIX + pattern.pattern)
         if self._sound is not None and text:
             for end, (key, phrase) in self._sound.iter(view.sound):
-                return Hit(end - len(key) + 1, end + 1, phrase, homophone=True)
+                start = end - len(key) + 1
+                if _plausible_mishearing(text[start:end + 1], phrase):
+                    return Hit(start, end + 1, phrase, homophone=True)
         return None
+
+
+def _plausible_mishearing(heard: str, phrase: str) -> bool:
+    """ASR swaps characters for homophones; it does not conjure a short phrase from nowhere.
+
+    A two-character phrase must keep one of its own characters (报歉 for 抱歉), so an unrelated
+    stretch that merely sounds alike (一千一百 has 千一, like 歉意) is not a match. Three or more
+    matching syllables are evidence enough (天马反 for 添麻烦).
+    """
+    if len(phrase) >= 3:
+        return True
+    return any(a == b for a, b in zip(heard, phrase))
 
 
 # --- tokenizer -------------------------------------------------------------------------------

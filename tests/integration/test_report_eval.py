@@ -18,6 +18,7 @@ import pytest
 
 from pipeline.report import write_reports
 from pipeline.store import open_store
+from tests.integration.test_report_browser import browser, serve  # noqa: F401 (fixtures)
 
 CALLS = Path(__file__).resolve().parents[3] / "shared" / "eval" / "calls"
 pytestmark = pytest.mark.skipif(not (CALLS / "calls.json").is_file(), reason=f"{CALLS} not present")
@@ -61,6 +62,7 @@ def nightly(results, tmp_path_factory):
         for _ in range(2):
             run = store.start_run(run_id="2026-11-16", rulebook_id=results[0][1].rulebook_id,
                                   rulebook_version=results[0][1].rulebook_version)
+            store.save_rulebook_version(results[0][1].rulebook_id, results[0][1].rulebook_version)
             for transcript, qa in results:
                 store.save_call(transcript, qa, run_id=run)
             store.finish_run(run, n_calls=len(results), n_failed=0)
@@ -73,7 +75,7 @@ def nightly(results, tmp_path_factory):
 def test_rerun_leaves_one_row_per_call_and_finding(nightly, results):
     _, (first, second), calls, findings = nightly
     assert first == second
-    assert first["calls"] == first["scores"] == len(calls) == 40
+    assert first["calls"] == first["scores"] == len(calls) == 40 and first["rulebook_versions"] == 1
     assert first["findings"] == sum(len(qa.findings) for _, qa in results) == len(findings)
 
 
@@ -101,6 +103,26 @@ def test_reports_from_the_database(nightly, tmp_path):
     assert len(paths.call_pages) == 40 and len(paths.agent_pages) == 8
     assert len(pd.read_csv(paths.calls_csv)) == 40 and len(pd.read_csv(paths.agents_csv)) == 8
     book = openpyxl.load_workbook(paths.scorecards_xlsx, read_only=True)
-    assert book.sheetnames == ["Overview", "Rules", *sorted(calls["agent_id"].unique())]
+    assert book.sheetnames[:2] == ["Overview", "Rules"]
+    assert sorted(book.sheetnames[2:]) == sorted(calls["agent_id"].unique())  # agents in rank order
     page = paths.call_pages["dev-001"].read_text(encoding="utf-8")
     assert "dev-001.stereo.flac" in page
+
+
+@pytest.mark.browser
+def test_eval_report_in_chromium(nightly, tmp_path, browser, serve):  # noqa: F811 (fixtures imported above)
+    """Every page of the 40-call report loads without console errors; a finding click seeks the audio."""
+    from tests.integration.test_report_browser import check_call_page, screenshot_dir
+
+    db, _, _, findings = nightly
+    with open_store(f"sqlite:///{db}") as store:
+        paths = write_reports(store, tmp_path, run_date=date(2026, 11, 17), since="2026-11-01",
+                              until="2026-11-30", audio_root=CALLS, copy_audio=True)
+    base = serve(paths.root)
+    for page in [paths.index_html, *paths.agent_pages.values()]:
+        browser.get(f"{base}/{page.relative_to(paths.root).as_posix()}")
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == [], page
+    timed = findings[findings["start_s"].notna() & (findings["weight"] > 0)]
+    call_id = timed.sort_values("weight", ascending=False)["call_id"].iloc[0]
+    start = check_call_page(browser, f"{base}/calls/{call_id}.html", screenshot_dir(tmp_path) / f"eval-{call_id}.png")
+    assert start in set(findings[findings["call_id"] == call_id]["start_s"].dropna())

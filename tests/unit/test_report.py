@@ -21,13 +21,18 @@ def results():
         day = f"2026-11-{2 + i:02d}T09:00"
         fs = (finding(weight=10 * (i % 3)), finding("no_closing", weight=5, category="courtesy",
                                                       utterance_index=None, start_s=None, pattern="",
-                                                      needs_review=True)) if i % 3 else ()
+                                                      needs_review=True),
+              # a quote with a phone number in it: must be masked in findings.csv and the pages
+              finding("escalation_request", weight=0, category="process", utterance_index=1, start_s=3.0,
+                      quote="我的手机号是13812345678，宽带一直断，我要投诉", pattern="投诉")) if i % 3 else ()
         out.append((transcript(f"c{i}", agent, day), qa(f"c{i}", agent, day, findings=fs)))
     return out
 
 
-@pytest.fixture
-def report(tmp_path):
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """One report shared by the read-only tests below (writing it is the slow part)."""
+    tmp_path = tmp_path_factory.mktemp("report")
     (tmp_path / "audio").mkdir()
     (tmp_path / "audio" / "c1.stereo.wav").write_bytes(b"RIFF")
     data = report_data_from_results(results(), since="2026-11-01", until="2026-11-30")
@@ -35,8 +40,8 @@ def report(tmp_path):
                          min_calls=3)
 
 
-def test_all_outputs_are_written_under_the_run_date(report, tmp_path):
-    assert report.root == tmp_path / "reports" / "2026-11-30"
+def test_all_outputs_are_written_under_the_run_date(report):
+    assert report.root.parts[-2:] == ("reports", "2026-11-30")
     for path in (report.calls_csv, report.findings_csv, report.agents_csv, report.rules_csv, report.failures_csv,
                  report.scorecards_xlsx, report.index_html):
         assert path.is_file(), path
@@ -67,6 +72,9 @@ def test_no_personal_data_in_any_output(report):
         text = path.read_text(encoding="utf-8")
         for secret in PII:
             assert secret not in text, f"{secret} leaked into {path}"
+    cells = " ".join(str(c) for sheet in openpyxl.load_workbook(report.scorecards_xlsx).worksheets
+                     for row in sheet.iter_rows(values_only=True) for c in row if c is not None)
+    assert not any(secret in cells for secret in PII)
     page = report.call_pages["c1"].read_text(encoding="utf-8")
     assert "[手机号]" in page and "[地址]" in page
 
@@ -118,3 +126,48 @@ def test_find_audio_prefers_source_path_then_call_id(tmp_path):
     assert find_audio(transcript("x", source_path="elsewhere/x.mono8k.wav"), tmp_path).name == "x.mono8k.wav"
     assert find_audio(transcript("x", source_path="x.json"), tmp_path).name == "x.stereo.flac"
     assert find_audio(transcript("y"), tmp_path) is None
+
+
+def test_empty_period_still_writes_every_file(tmp_path):
+    with open_store(f"sqlite:///{tmp_path / 'db.sqlite'}") as store:
+        paths = write_reports(store, tmp_path / "out", run_date="2026-11-30", since="2026-01-01", until="2026-01-31")
+    assert paths.call_pages == {} and paths.agent_pages == {}
+    assert paths.index_html.is_file() and pd.read_csv(paths.agents_csv).empty
+    assert openpyxl.load_workbook(paths.scorecards_xlsx).sheetnames == ["Overview", "Rules"]
+
+
+def test_cli_report_rebuilds_from_the_database(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    with open_store(url) as store:
+        for t, q in results():
+            store.save_call(t, q)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["report", "--since", "2026-11-01", "--until", "2026-11-30", "--db", url,
+                                      "--out", str(out), "--run-date", "2026-12-01"])
+    assert result.exit_code == 0, result.output
+    assert (out / "2026-12-01" / "index.html").is_file()
+    assert len(pd.read_csv(out / "2026-12-01" / "calls.csv")) == 7
+    bad = CliRunner().invoke(app, ["report", "--since", "2026-11-01", "--until", "2026-11-30", "--db", "nope"])
+    assert bad.exit_code == 2 and "not a SQLAlchemy URL" in bad.output
+
+
+def test_cli_review_rescores_the_call(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    with open_store(url) as store:
+        for t, q in results()[:2]:
+            store.save_call(t, q)
+        key = store.findings_frame(store.calls_frame()).query("call_id == 'c1'")["finding_key"].iloc[0]
+    args = ["review", "c1", key, "--decision", "reject", "--reviewer", "li", "--rulebook-version", "1.0", "--db", url]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with open_store(url) as store:
+        assert store.calls_frame().set_index("call_id").loc["c1", "score"] == 100.0
+    assert CliRunner().invoke(app, [*args[:4], "maybe", *args[5:]]).exit_code == 2

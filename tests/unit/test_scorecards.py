@@ -15,7 +15,7 @@ from pipeline.scorecards import (
     rule_hit_rates,
     t_quantile_975,
 )
-from tests.report_factory import finding, qa, transcript
+from tests.report_factory import qa, transcript
 
 
 def frames():
@@ -98,3 +98,15 @@ def test_t_quantile_and_call_metrics():
     assert m["escalated"] is True  # the customer says 我要投诉
     assert 0 < m["talk_ratio"] < 1 and m["agent_talk_s"] > 0
     assert call_metrics(transcript(), replace(qa(), metrics={"escalated": False}))["escalated"] is False
+
+
+def test_zero_weight_findings_are_not_faults():
+    calls, findings = frames()
+    info = dict(call_id="A02-2", agent_id="A02", recorded_at=pd.Timestamp(2026, 11, 8), rule_id="escalation_request",
+                category="process", severity="info", weight=0.0, fatal=False, status="counted", quote="我要投诉",
+                start_s=1.0, message="")
+    findings = pd.concat([findings, pd.DataFrame([info])], ignore_index=True)
+    card = build_scorecards(calls, findings).set_index("agent_id")
+    assert card.loc["A02", "findings_per_call"] == pytest.approx(2 / 3)
+    assert card.loc["A02", "hit_rate:escalation_request"] == pytest.approx(1 / 3)  # still reported
+    assert "escalation_request" not in set(coaching_list(findings, "A02")["rule_id"])

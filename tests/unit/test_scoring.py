@@ -84,3 +84,9 @@ def test_bad_decision_is_an_error():
 def test_call_score_round_trips_through_dict():
     s = score_call(qa(findings=(finding(),)))
     assert CallScore.from_dict(s.to_dict()) == s
+
+
+def test_long_regex_patterns_give_short_stable_keys():
+    long = finding(pattern="re:(明天|后天|过段时间|过几天|过两天|晚点|晚些|改天|下午|晚上|等会|等一会|回头)(再)?打来")
+    key = finding_keys((long,))[0]
+    assert len(key) < 80 and key == finding_keys((long,))[0] and key.startswith("harsh_negation@2:re:(明天|后天")

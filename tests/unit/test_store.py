@@ -1,16 +1,29 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pipeline.errors import StoreError
 from pipeline.scoring import finding_keys
-from pipeline.store import open_store
+from pipeline.store import metadata, open_store
 from tests.report_factory import finding, qa, transcript
 
+POSTGRES_URL = os.environ.get("CALLQA_TEST_POSTGRES_URL")  # e.g. postgresql+psycopg://postgres@127.0.0.1/callqa_test
 
-@pytest.fixture
-def store(tmp_path):
-    with open_store(f"sqlite:///{tmp_path / 'sub' / 'callqa.db'}") as s:
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The same tests on a SQLite file and, when CALLQA_TEST_POSTGRES_URL is set, on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'sub' / 'callqa.db'}"
+    elif POSTGRES_URL:
+        url = POSTGRES_URL
+    else:
+        pytest.skip("set CALLQA_TEST_POSTGRES_URL to run the store tests on PostgreSQL")
+    with open_store(url) as s:
+        metadata.drop_all(s.engine)  # a shared server database starts each test empty
+        metadata.create_all(s.engine)
         yield s
 
 
@@ -128,3 +141,13 @@ def test_postgresql_upsert_compiles_to_on_conflict():
     assert "ON CONFLICT (call_id, rulebook_version) DO UPDATE SET score = excluded.score" in sql
     with pytest.raises(StoreError, match="no native upsert"):
         upsert_statement("oracle", scores, {"call_id": "c1"}, ("call_id",))
+
+
+def test_database_errors_become_store_errors(tmp_path):
+    with open_store(f"sqlite:///{tmp_path / 'db.sqlite'}") as s:
+        with s.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE scores")
+        with pytest.raises(StoreError, match="rolled back"):
+            s.save_call(transcript("c1"), qa("c1"))
+        with pytest.raises(StoreError, match="read failed"):
+            s.calls_frame()
