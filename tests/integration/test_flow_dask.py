@@ -109,7 +109,9 @@ def test_flow_publishes_artifacts_without_transcript_text(prefect_api, tmp_path,
     summary = run_nightly(CALLS, config=write_config(tmp_path))
     assert summary.n_scored == 3
 
-    by_key = {a["key"]: a for a in read_artifacts(["agent-scores", "nightly-qa-summary", "qa-report"])}
+    by_key: dict[str, dict] = {}
+    for artifact in read_artifacts(["agent-scores", "nightly-qa-summary", "qa-report"]):
+        by_key.setdefault(artifact["key"], artifact)  # newest first: this test's run
     assert set(by_key) == {"agent-scores", "nightly-qa-summary", "qa-report"}
     assert "index.html" in str(by_key["qa-report"]["data"])  # stored as a markdown link
     assert by_key["agent-scores"]["type"] == "table" and "A03" in str(by_key["agent-scores"]["data"])
