@@ -46,6 +46,8 @@ def write_json(path: Path, data: dict) -> Path:
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # jieba attaches its own DEBUG stream handler at import; keep its chatter out of normal runs.
+    logging.getLogger("jieba").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 # --- transcription (spine) -------------------------------------------------------------------
