@@ -238,6 +238,10 @@ def load_tokenizer(user_dict: Path | None) -> jieba.Tokenizer:
 
     The global ``jieba.dt`` is never touched, so other code using jieba is not affected.
     """
+    # jieba logs its dictionary loading at DEBUG through a stream handler of its own, which would
+    # print from inside the library; our own debug line below says the same.
+    if logging.getLogger("jieba").level < logging.WARNING:
+        jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
     if user_dict is not None:
