@@ -16,7 +16,7 @@ from pipeline.audio import AUDIO_SUFFIXES
 from pipeline.errors import MetadataError
 from pipeline.types import CallMeta
 
-MANIFEST_NAMES = ("manifest.csv",)
+MANIFEST_NAME = "manifest.csv"
 DEFAULT_PATTERN = r"(?P<call_id>[^/]+?)(?:\.(?:stereo|mono8k|mono))?\.(?:wav|flac|mp3|m4a|ogg|opus|amr)$"
 
 
@@ -54,11 +54,9 @@ def read_manifest(path: Path) -> dict[str, CallMeta]:
 
 @lru_cache(maxsize=64)
 def _manifest_for_dir(directory: str, mtime: float) -> dict[str, CallMeta]:
-    for name in MANIFEST_NAMES:
-        candidate = Path(directory) / name
-        if candidate.is_file():
-            return read_manifest(candidate)
-    return {}
+    # keyed by the manifest's mtime so an edited manifest is read again
+    manifest = Path(directory) / MANIFEST_NAME
+    return read_manifest(manifest) if manifest.is_file() else {}
 
 
 def _stem(path: Path) -> str:
@@ -86,10 +84,9 @@ def call_meta(path: str | Path, *, manifest: Path | None = None, pattern: str = 
     if manifest is not None:
         metas = read_manifest(manifest)
     else:
-        directory = path.parent
-        stamp = max((directory / n).stat().st_mtime for n in MANIFEST_NAMES if (directory / n).exists()) \
-            if any((directory / n).exists() for n in MANIFEST_NAMES) else 0.0
-        metas = _manifest_for_dir(str(directory), stamp)
+        manifest_path = path.parent / MANIFEST_NAME
+        mtime = manifest_path.stat().st_mtime if manifest_path.is_file() else 0.0
+        metas = _manifest_for_dir(str(path.parent), mtime)
     if str(path) in metas:
         return metas[str(path)]
     return meta_from_filename(path, pattern, agent_channel=agent_channel)
@@ -109,10 +106,10 @@ def discover_recordings(source: Path, *, manifest: Path | None = None) -> list[t
     found = []
     for path in files:
         found.append((path.resolve(), call_meta(path)))
-    directory_manifests = {p.parent for p, _ in found if (p.parent / "manifest.csv").exists()}
+    directory_manifests = {p.parent for p, _ in found if (p.parent / MANIFEST_NAME).exists()}
     if directory_manifests:
         # With a manifest, it decides which files are calls (e.g. stereo vs mono copies of one call).
-        listed = {str(p) for d in directory_manifests for p in read_manifest(d / "manifest.csv")}
+        listed = {str(p) for d in directory_manifests for p in read_manifest(d / MANIFEST_NAME)}
         found = [(p, m) for p, m in found if p.parent not in directory_manifests or str(p) in listed]
     return found
 
