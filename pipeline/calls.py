@@ -15,6 +15,7 @@ from pipeline import __version__
 from pipeline.audio import Audio, file_sha256, load_audio
 from pipeline.config import PipelineConfig
 from pipeline.metadata import call_meta, with_layout
+from pipeline.roles import attribute_mono, check_stereo_roles
 from pipeline.transcribe import TranscribeOptions, load_whisper, merge_by_time, transcribe_channel
 from pipeline.types import CallMeta, RoleAssignment, Transcript
 
@@ -90,16 +91,8 @@ def _stereo(audio: Audio, meta: CallMeta, models: Models, options: TranscribeOpt
             progress=_reporter(progress, "transcribe", total, offset=channel * audio.duration_s),
         ))
     utterances = merge_by_time(*per_channel)
-    roles = _stereo_roles(utterances, cfg)
+    roles = check_stereo_roles(utterances, cfg.roles)
     return utterances, roles
-
-
-def _stereo_roles(utterances, cfg: PipelineConfig) -> RoleAssignment:
-    try:
-        from pipeline.roles import check_stereo_roles
-    except ImportError:  # roles module optional until diarization support is installed
-        return RoleAssignment(confidence=1.0, method="channel")
-    return check_stereo_roles(utterances, cfg.roles)
 
 
 def _mono(audio: Audio, meta: CallMeta, models: Models, options: TranscribeOptions,
@@ -110,8 +103,6 @@ def _mono(audio: Audio, meta: CallMeta, models: Models, options: TranscribeOptio
     if models.diarizer is None:
         return utterances, RoleAssignment(confidence=0.0, method="none", needs_review=True,
                                           evidence=("mono call without diarization",))
-    from pipeline.roles import attribute_mono
-
     attributed, roles, _diarization = attribute_mono(
         audio, utterances, models.diarizer, agent_id=meta.agent_id, diar_cfg=cfg.diarization,
         roles_cfg=cfg.roles, pause_s=options.utterance_pause_s,

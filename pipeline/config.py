@@ -20,6 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline.errors import ConfigError
 
 
+# call id from names such as dev-001.stereo.flac or 12345.wav (override in flow.filename_pattern)
+DEFAULT_FILENAME_PATTERN = r"(?P<call_id>[^/]+?)(?:\.(?:stereo|mono8k|mono))?\.(?:wav|flac|mp3|m4a|ogg|opus|amr)$"
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -128,7 +132,7 @@ class FlowConfig(_Section):
     cron: str = Field("0 2 * * *")
     timezone: str = Field("Asia/Shanghai")
     filename_pattern: str = Field(
-        r"(?P<call_id>[^/]+?)(?:\.(?:stereo|mono8k|mono))?\.(?:wav|flac|mp3|m4a|ogg|opus|amr)$",
+        DEFAULT_FILENAME_PATTERN,
         description="Regex with named groups (call_id, agent_id, recorded_at) used when no manifest exists.",
     )
 

@@ -61,10 +61,3 @@ def diarize(audio: Audio, diarizer: Diarizer, cfg: DiarizationConfig, *, hook: C
     result = diarizer(audio.mono(), uri=uri, hook=hook)
     logger.info("%s: %d turns, speakers %s (%s)", uri, len(result.turns), result.speakers, diarizer.backend)
     return result
-
-
-def bench_diarization(shared_eval: Path, *, asr_dir: Path | None = None) -> list[dict]:
-    """Benchmark rows (metric, value, target) for ``callqa bench``; see pipeline/diarization/bench.py."""
-    from pipeline.diarization.bench import bench_diarization as run
-
-    return run(shared_eval, asr_dir=asr_dir)

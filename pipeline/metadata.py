@@ -13,11 +13,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.audio import AUDIO_SUFFIXES
+from pipeline.config import DEFAULT_FILENAME_PATTERN
 from pipeline.errors import MetadataError
 from pipeline.types import CallMeta
 
 MANIFEST_NAME = "manifest.csv"
-DEFAULT_PATTERN = r"(?P<call_id>[^/]+?)(?:\.(?:stereo|mono8k|mono))?\.(?:wav|flac|mp3|m4a|ogg|opus|amr)$"
+DEFAULT_PATTERN = DEFAULT_FILENAME_PATTERN
 
 
 def read_manifest(path: Path) -> dict[str, CallMeta]:
