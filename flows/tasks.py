@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 
 from pipeline import __version__
 from pipeline.calls import Models, load_models, process_call
-from pipeline.cli import write_json
+from pipeline.files import write_json
 from pipeline.config import PipelineConfig
 from pipeline.errors import CallQAError, TranscriptError
 from pipeline.report import ReportPaths, load_report_data, write_reports

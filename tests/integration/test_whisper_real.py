@@ -8,7 +8,7 @@ from rapidfuzz.distance import Levenshtein
 from typer.testing import CliRunner
 
 from pipeline.calls import load_models, process_call
-from pipeline.cli import app
+from callqa.cli import app
 from pipeline.config import PipelineConfig
 from pipeline.normalize import text_for_cer
 from pipeline.types import Transcript
@@ -42,7 +42,7 @@ def test_stereo_call_is_transcribed_per_speaker(transcript):
 def test_output_is_simplified_with_word_times(transcript):
     first = transcript.utterances[0]
     assert first.speaker == "agent" and first.start_s < 1.5
-    assert "您好" in first.text
+    assert "您好" in first.text or "你好" in first.text  # whisper-base writes either, by CPU kernel
     assert all(w.start_s <= w.end_s for u in transcript.utterances for w in u.words)
     assert all(0 <= w.probability <= 1 for u in transcript.utterances for w in u.words)
     speakers = [u.speaker for u in transcript.utterances]

@@ -189,7 +189,7 @@ def test_mono_call_gets_the_stereo_transcript_schema(offline, make_wav, fake_whi
 def test_cli_diarize_writes_rttm_and_json(make_wav, tmp_path):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from callqa.cli import app
 
     samples, _ = synth_call([("A", 1.5), ("B", 1.2), ("A", 1.5), ("B", 1.0)], seed=7)
     path = make_wav("call-7.wav", samples, SR)
@@ -206,7 +206,7 @@ def test_cli_diarize_writes_rttm_and_json(make_wav, tmp_path):
 def test_cli_diarize_without_audio_fails_cleanly(tmp_path):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from callqa.cli import app
 
     result = CliRunner().invoke(app, ["diarize", str(tmp_path)])
     assert result.exit_code == 2

@@ -139,7 +139,7 @@ def test_empty_period_still_writes_every_file(tmp_path):
 def test_cli_report_rebuilds_from_the_database(tmp_path):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from callqa.cli import app
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     with open_store(url) as store:
@@ -158,7 +158,7 @@ def test_cli_report_rebuilds_from_the_database(tmp_path):
 def test_cli_review_rescores_the_call(tmp_path):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from callqa.cli import app
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     with open_store(url) as store:

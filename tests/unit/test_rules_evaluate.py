@@ -147,7 +147,7 @@ def test_qa_json_round_trip(rulebook):
 def test_cli_score_and_eval(tmp_path):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from callqa.cli import app
 
     transcript = transcript_from_reference(CALLS / "dev-002.ref.json")
     src = tmp_path / "dev-002.json"

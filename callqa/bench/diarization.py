@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.align import assign_word_speakers
 from pipeline.audio import load_audio
-from pipeline.bench import speaker_of_time
+from callqa.bench.common import speaker_of_time
 from pipeline.config import PipelineConfig
 from pipeline.diarization.rttm import Diarization, read_rttm
 from pipeline.diarize import diarize, load_diarizer

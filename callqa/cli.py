@@ -1,7 +1,6 @@
 """The ``callqa`` command line: thin wrappers over library stages with rich progress bars."""
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pipeline.config import PipelineConfig, load_config
 from pipeline.errors import CallQAError
+from pipeline.files import write_json
 
 app = typer.Typer(help="Quality assurance for Mandarin customer-service calls.", no_args_is_help=True,
                   add_completion=False)
@@ -31,15 +31,6 @@ def _config(path: Path | None) -> PipelineConfig:
 def _progress() -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=False)
-
-
-def write_json(path: Path, data: dict) -> Path:
-    """Write JSON atomically (temp file + rename) so an interrupted run never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 @app.callback()
@@ -127,7 +118,7 @@ def bench(
         "reports/bench"),
 ) -> None:
     """Measure accuracy, speed and memory on the evaluation sets and print a table."""
-    from pipeline.bench import run_bench
+    from callqa.bench import run_bench
 
     cfg = _config(config)
     try:
