@@ -1,8 +1,8 @@
 """The connection: opening a database by URL, transactions whose errors name it, and upserts."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,23 +56,23 @@ class Database:
     def close(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self) -> AbstractContextManager[Connection]:
         """One transaction; database errors become a StoreError naming the database."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as e:
-            raise StoreError(f"database {self.url}: write failed and was rolled back: {e}") from e
+        return self._naming_errors(self.engine.begin, "write failed and was rolled back")
+
+    def connect(self) -> AbstractContextManager[Connection]:
+        """A connection for reading; database errors become a StoreError naming the database."""
+        return self._naming_errors(self.engine.connect, "read failed")
 
     @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A connection for reading; database errors become a StoreError naming the database."""
+    def _naming_errors(
+        self, open_connection: Callable[[], AbstractContextManager[Connection]], failure: str
+    ) -> Iterator[Connection]:
         try:
-            with self.engine.connect() as conn:
+            with open_connection() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise StoreError(f"database {self.url}: read failed: {e}") from e
+            raise StoreError(f"database {self.url}: {failure}: {e}") from e
 
     def read_frame(self, query: Any) -> pd.DataFrame:
         """The rows of a query, with its columns even when there are none."""
