@@ -6,12 +6,8 @@ from typing import Any
 
 from pipeline import charts
 from pipeline.report.data import ReportFrames
-from pipeline.report.site import Site, slug
+from pipeline.report.site import Site, agent_page_path
 from pipeline.scorecards import coaching_list
-
-
-def agent_page_path(agent_id: str) -> str:
-    return f"agents/{slug(agent_id)}.html"
 
 
 def write_agent_page(site: Site, agent: dict[str, Any], frames: ReportFrames, *, pass_score: float) -> Path:

@@ -13,9 +13,8 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from pipeline.redact import redact_transcript
-from pipeline.report.agent_pages import agent_page_path
 from pipeline.report.data import ReportFrames
-from pipeline.report.site import Site, slug
+from pipeline.report.site import Site, agent_page_path, slug
 from pipeline.types import Transcript
 
 logger = logging.getLogger("pipeline.report")

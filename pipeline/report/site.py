@@ -86,6 +86,11 @@ def mmss(seconds: Any) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def agent_page_path(agent_id: str) -> str:
+    """Where an agent's page lives, relative to the report folder (call pages link to it)."""
+    return f"agents/{slug(agent_id)}.html"
+
+
 def slug(value: str) -> str:
     """A file-name-safe form of an id (ids come from manifests, so they may hold anything)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(value)).strip("._") or "unknown"
