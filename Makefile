@@ -22,8 +22,10 @@ models: install
 demo: models
 	$(BIN)/callqa run demo/calls
 
-## Install, then run the whole test suite (real-model tests included).
+## Install, check the architecture contract (pyproject.toml), then run the whole test suite
+## (real-model tests included).
 test: models
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 ## Accuracy/speed/memory on ../shared/eval (not part of CI; takes ~30-40 min on 2 cores).
