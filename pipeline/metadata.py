@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.audio import AUDIO_SUFFIXES
 from pipeline.config import DEFAULT_FILENAME_PATTERN
 from pipeline.errors import MetadataError
-from pipeline.types import CallMeta
+from pipeline.types import CallMeta, call_id_problem
 
 MANIFEST_NAME = "manifest.csv"
 DEFAULT_PATTERN = DEFAULT_FILENAME_PATTERN
@@ -76,8 +76,11 @@ def _parse_manifest(reader: csv.DictReader, path: Path) -> dict[str, CallMeta]:
         agent_channel = int(channel_text) if channel_text else (0 if layout != "mono" else None)
         if str(audio) in metas:
             raise MetadataError(f"{path}:{line}: {name} is listed twice; keep one row per recording")
+        call_id = _cell(row, "call_id") or _stem(audio)
+        if problem := call_id_problem(call_id):
+            raise MetadataError(f"{path}:{line}: {problem}; fix the call_id cell")
         metas[str(audio)] = CallMeta(
-            call_id=_cell(row, "call_id") or _stem(audio),
+            call_id=call_id,
             source_path=str(audio),
             agent_id=_cell(row, "agent_id") or None,
             recorded_at=_cell(row, "recorded_at") or None,
@@ -117,8 +120,12 @@ def meta_from_filename(path: Path, pattern: str = DEFAULT_PATTERN, *, agent_chan
     """Metadata from the filename (e.g. ``A03_20261102-0900_call123.wav`` with a custom pattern)."""
     match = compile_pattern(pattern).search(Path(path).name)
     groups = {k: v for k, v in match.groupdict().items() if v} if match else {}
+    call_id = groups.get("call_id") or Path(path).stem or Path(path).name
+    if problem := call_id_problem(call_id):
+        raise MetadataError(f"{path}: no call id in the file name ({problem}); rename the file or list it in "
+                            f"a manifest.csv with a call_id")
     return CallMeta(
-        call_id=groups.get("call_id") or Path(path).stem or Path(path).name,
+        call_id=call_id,
         source_path=str(Path(path).resolve()),
         agent_id=groups.get("agent_id"),
         recorded_at=groups.get("recorded_at"),

@@ -202,7 +202,8 @@ def _format_validation(error: ValidationError, data: dict, tree: Any, where: str
         found_text = f" (found {found!r})" if found is not None and not isinstance(found, (dict, list)) else ""
         problems.append(f"{where}:{line}: {subject}: {fields}: {err['msg']}{found_text}; fix: {fix}")
     # one line, so a nightly log line holds the whole error
-    return problems[0] if len(problems) == 1 else f"{len(problems)} rulebook problems: " + " | ".join(problems)
+    text = problems[0] if len(problems) == 1 else f"{len(problems)} rulebook problems: " + " | ".join(problems)
+    return " ".join(text.split())  # YAML keys and values may hold newlines
 
 
 def _expand(items: list[str], ctx: _Ctx, rule_id: str, loc: tuple, depth: int = 0) -> list[tuple[str, tuple]]:

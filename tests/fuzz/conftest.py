@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _SHARED = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
@@ -16,3 +17,12 @@ _SHARED = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, Healt
 settings.register_profile("ci", max_examples=40, derandomize=True, database=None, **_SHARED)
 settings.register_profile("deep", max_examples=3000, **_SHARED)
 settings.load_profile(os.environ.get("CALLQA_HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def fake_model(monkeypatch, fake_whisper):
+    """`callqa transcribe` with a fake Whisper that hears nothing: decoding and checks stay real."""
+    import pipeline.calls
+
+    monkeypatch.setattr(pipeline.calls, "load_models",
+                        lambda cfg, diarization=True: pipeline.calls.Models(whisper=fake_whisper([])))
