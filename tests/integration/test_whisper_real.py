@@ -49,10 +49,15 @@ def test_output_is_simplified_with_word_times(transcript):
     assert speakers[:2] == ["agent", "customer"]
 
 
-def test_cli_writes_schema_json(tmp_path):
-    result = CliRunner().invoke(app, ["transcribe", str(FIXTURE), "--out", str(tmp_path)])
+def test_cli_writes_schema_json_from_any_folder_without_copying_the_model(tmp_path, monkeypatch):
+    """Issue 13: every working directory got its own 144 MB models/whisper-base/."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(app, ["transcribe", str(FIXTURE), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    data = json.loads((tmp_path / "call_stereo_30s.json").read_text(encoding="utf-8"))
+    assert list(elsewhere.iterdir()) == []  # the per-user model cache served it: no models/ here
+    data = json.loads((tmp_path / "out" / "call_stereo_30s.json").read_text(encoding="utf-8"))
     assert data["schema_version"] == "1.0"
     assert {"call", "duration_s", "model", "pipeline_version", "utterances", "roles"} <= data.keys()
     assert Transcript.from_dict(data).utterances
