@@ -131,6 +131,22 @@ def models(
     console.print(f"{name} ready in {target}" + (f" (linked from {link})" if link is not None else ""))
 
 
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check what a nightly run needs (decoder, model, database, Prefect home, disk, Chromium); one line each."""
+    from callqa.doctor import run_checks
+
+    cfg = _config(config)
+    checks = run_checks(cfg)
+    colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+    for check in checks:
+        console.print(f"[{colours[check.status]}]{check.status:<4}[/] {escape(check.line[5:])}")
+    failed = [c.name for c in checks if c.status == "fail"]
+    if failed:
+        console.print(f"[red]error:[/red] not ready for a run: {', '.join(failed)}; apply the fixes above")
+        raise typer.Exit(1)
+
+
 # --- benchmark -------------------------------------------------------------------------------
 @app.command()
 def bench(
