@@ -74,3 +74,18 @@ def test_no_pkg_resources_warning_from_jieba_or_resemblyzer():
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr
     assert "pkg_resources" not in result.stderr
+
+
+def test_run_with_an_empty_date_window_warns_and_fails_under_strict(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import flows
+
+    summary = SimpleNamespace(n_scored=0, n_transcribed=0, n_cached=0, n_failed=0, elapsed_s=0.1, report_s=0.0,
+                              mean_score=None, failures=(), index_html=str(tmp_path / "index.html"))
+    monkeypatch.setattr(flows, "run_nightly", lambda source, **kwargs: summary)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    args = ["run", str(tmp_path), "--since", "2030-01-01"]
+    relaxed = CliRunner().invoke(app, args)
+    assert relaxed.exit_code == 0 and "warning: no call recorded between 2030-01-01 and now" in relaxed.output
+    assert CliRunner().invoke(app, [*args, "--strict"]).exit_code == 1
