@@ -18,6 +18,7 @@ from pipeline.errors import AudioError
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
+MIN_SOURCE_RATE = 1000  # below this a "recording" is a damaged header, not speech
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".amr", ".aac", ".wma")
 
 
@@ -91,9 +92,15 @@ def decode_audio(path: str | Path, *, sample_rate: int = SAMPLE_RATE, max_durati
             if not container.streams.audio:
                 raise AudioError(f"{path}: no audio stream found; expected a call recording (wav/flac/mp3/...)")
             stream = container.streams.audio[0]
+            if stream.codec_context is None:  # e.g. a WAV header with 0 bits per sample
+                raise AudioError(f"{path}: the audio stream has no codec FFmpeg can open (damaged or unsupported "
+                                 "header); re-export the recording as WAV or FLAC")
             channels = max(1, min(stream.codec_context.channels or 1, 2))
             layout = "stereo" if channels == 2 else "mono"
             source_rate = stream.codec_context.sample_rate or 0
+            if 0 < source_rate < MIN_SOURCE_RATE:
+                raise AudioError(f"{path}: sample rate {source_rate} Hz is not a speech recording (telephone audio "
+                                 f"is 8000 Hz); the header is damaged or wrong — re-export the recording")
             codec = stream.codec_context.name
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
             chunks = []

@@ -192,6 +192,7 @@ def load_config(path: str | Path | None = None) -> PipelineConfig:
         return PipelineConfig.model_validate(data)
     except ValidationError as e:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {' '.join(err['msg'].split())}" for err in e.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
         )
+        problems = " ".join(problems.split())  # one line: YAML keys and values may hold newlines
         raise ConfigError(f"{path}: invalid configuration: {problems}") from e

@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 import soundfile as sf
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from pipeline.audio import SAMPLE_RATE, decode_audio, load_audio
@@ -45,6 +45,15 @@ def test_random_bytes_decode_or_name_the_file(tmp_path, raw, suffix):
     _decoded_or_our_error(path)
 
 
+def test_wav_header_with_zero_bits_per_sample_is_our_error(tmp_path):
+    """Found by the deep profile: PyAV gives no codec context, decode_audio raised AttributeError."""
+    raw = bytearray(REAL[".wav"][:44])
+    raw[34] = 0
+    path = tmp_path / "call.wav"
+    path.write_bytes(bytes(raw))
+    assert _decoded_or_our_error(path) is None
+
+
 @given(st.sampled_from(sorted(REAL)), st.data())
 def test_truncated_or_damaged_wav_and_flac(tmp_path, suffix, data):
     raw = bytearray(REAL[suffix])
@@ -59,6 +68,7 @@ def test_truncated_or_damaged_wav_and_flac(tmp_path, suffix, data):
 
 @given(st.sampled_from([1, 2, 7, 100, 4000, 8000, 11025, 22050, 44100, 48000, 96000, 192000, 384000])
        | st.integers(1, 400_000), st.integers(1, 8), st.integers(0, 3000), st.sampled_from(["WAV", "FLAC"]))
+@example(sample_rate=1, channels=1, frames=22, fmt="WAV")  # deep profile: 22 s at 1 Hz decoded to 17 s
 def test_odd_sample_rates_channel_counts_and_lengths(tmp_path, sample_rate, channels, frames, fmt):
     path = tmp_path / f"call.{fmt.lower()}"
     samples = (np.random.default_rng(frames).standard_normal((frames, channels)) * 0.1).astype(np.float32)

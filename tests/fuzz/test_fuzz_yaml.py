@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pipeline.config import PipelineConfig, load_config
@@ -29,6 +29,8 @@ def _write(tmp_path, name: str, content) -> object:
 
 
 @given(st.one_of(mutations(RULEBOOK, max_edits=2), json_values, raw))
+@example({"\n": None})  # deep profile: the same for rulebooks
+@example("\x08")  # a control character: yaml's ReaderError spans two lines
 def test_rulebook_loads_or_names_the_file(tmp_path, content):
     path = _write(tmp_path, "rules.yaml", content)
     valid_or_our_error(lambda: load_rulebook(path), path, RulebookError)
@@ -40,6 +42,7 @@ def test_rulebook_command_exits_with_one_line(tmp_path, content):
 
 
 @given(st.one_of(mutations(CONFIG), json_values, raw))
+@example({"\n": None})  # deep profile: a key with a newline made a two-line error
 def test_config_loads_or_names_the_file(tmp_path, content):
     path = _write(tmp_path, "callqa.yaml", content)
     valid_or_our_error(lambda: load_config(path), path, ConfigError)
