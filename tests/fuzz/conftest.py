@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 
 _SHARED = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                                      HealthCheck.data_too_large])
-settings.register_profile("ci", max_examples=40, derandomize=True, database=None, **_SHARED)
+settings.register_profile("ci", max_examples=100, derandomize=True, database=None, **_SHARED)
 settings.register_profile("deep", max_examples=3000, **_SHARED)
 settings.load_profile(os.environ.get("CALLQA_HYPOTHESIS_PROFILE", "ci"))
 
