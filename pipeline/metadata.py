@@ -19,8 +19,6 @@ from pipeline.types import CallMeta, call_id_problem
 
 MANIFEST_NAME = "manifest.csv"
 DEFAULT_PATTERN = DEFAULT_FILENAME_PATTERN
-
-
 MANIFEST_COLUMNS = "file,call_id,agent_id,recorded_at,layout,agent_channel"
 
 
