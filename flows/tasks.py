@@ -71,11 +71,11 @@ def cached_transcript(path: Path, key: str) -> Transcript | None:
         # A half-written or foreign file is not an error for the night: it is simply redone.
         logger.warning("%s: unreadable cached transcript (%s); transcribing again", path, e)
         return None
-    if data.get("cache_key") != key:
+    if not isinstance(data, dict) or data.get("cache_key") != key:
         return None
     try:
         return Transcript.from_dict(data)
-    except (KeyError, TypeError, ValueError) as e:
+    except TranscriptError as e:
         raise TranscriptError(f"{path}: cached transcript does not follow the transcript schema ({e}); "
                               "delete it to transcribe the call again") from e
 

@@ -18,6 +18,7 @@ from pipeline.errors import AudioError
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
+MIN_SOURCE_RATE = 1000  # below this a "recording" is a damaged header, not speech
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".amr", ".aac", ".wma")
 
 
@@ -66,8 +67,19 @@ def file_sha256(path: str | Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def decode_audio(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> Audio:
-    """Decode ``path`` to float32 (channels, n) at ``sample_rate`` without mixing channels."""
+def _too_long(path: Path, seconds: float, limit_s: float) -> AudioError:
+    return AudioError(
+        f"{path}: {seconds / 60:.0f} min long or more, more than audio.max_duration_s={limit_s:.0f} s; "
+        "split the recording or raise the limit in the config"
+    )
+
+
+def decode_audio(path: str | Path, *, sample_rate: int = SAMPLE_RATE, max_duration_s: float | None = None) -> Audio:
+    """Decode ``path`` to float32 (channels, n) at ``sample_rate`` without mixing channels.
+
+    With ``max_duration_s``, decoding stops (:class:`AudioError`) as soon as the recording proves
+    longer, so a runaway recording never fills memory.
+    """
     import av  # late: keeps `import pipeline` light
 
     path = Path(path)
@@ -80,15 +92,26 @@ def decode_audio(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> Audio:
             if not container.streams.audio:
                 raise AudioError(f"{path}: no audio stream found; expected a call recording (wav/flac/mp3/...)")
             stream = container.streams.audio[0]
+            if stream.codec_context is None:  # e.g. a WAV header with 0 bits per sample
+                raise AudioError(f"{path}: the audio stream has no codec FFmpeg can open (damaged or unsupported "
+                                 "header); re-export the recording as WAV or FLAC")
             channels = max(1, min(stream.codec_context.channels or 1, 2))
             layout = "stereo" if channels == 2 else "mono"
             source_rate = stream.codec_context.sample_rate or 0
+            if 0 < source_rate < MIN_SOURCE_RATE:
+                raise AudioError(f"{path}: sample rate {source_rate} Hz is not a speech recording (telephone audio "
+                                 f"is 8000 Hz); the header is damaged or wrong — re-export the recording")
             codec = stream.codec_context.name
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
             chunks = []
+            limit = None if max_duration_s is None else int(max_duration_s * sample_rate) + sample_rate
+            decoded = 0
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray())
+                    decoded += chunks[-1].shape[-1]
+                if limit is not None and decoded > limit:
+                    raise _too_long(path, decoded / sample_rate, max_duration_s)
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray())
     except AudioError:
@@ -150,4 +173,4 @@ def check_audio(audio: Audio, cfg: AudioConfig) -> Audio:
 
 def load_audio(path: str | Path, cfg: AudioConfig) -> Audio:
     """Decode and check in one step: the entry point of every stage that takes a file."""
-    return check_audio(decode_audio(path), cfg)
+    return check_audio(decode_audio(path, max_duration_s=cfg.max_duration_s), cfg)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import ConfigError
 
@@ -49,7 +50,10 @@ class AsrConfig(_Section):
         None, gt=0, description="Skip silences longer than this when Whisper seems to hallucinate there "
         "(faster-whisper's hallucination_silence_threshold); None = off.",
     )
-    models_dir: Path = Field(Path("models"), description="Where registry models are assembled.")
+    models_dir: Path | None = Field(
+        None, description="Where registry models are assembled and looked up; None = the per-user cache "
+        "($CALLQA_MODELS_DIR, else ~/.cache/callqa/models via platformdirs), shared by every working directory.",
+    )
 
 
 class AudioConfig(_Section):
@@ -136,6 +140,15 @@ class FlowConfig(_Section):
         description="Regex with named groups (call_id, agent_id, recorded_at) used when no manifest exists.",
     )
 
+    @field_validator("filename_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise ValueError(f"not a valid regex ({e}); e.g. {DEFAULT_FILENAME_PATTERN}") from e
+        return pattern
+
 
 class PipelineConfig(_Section):
     asr: AsrConfig = AsrConfig()
@@ -163,12 +176,23 @@ def load_config(path: str | Path | None = None) -> PipelineConfig:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as e:
         raise ConfigError(f"{path}: config file not found; pass an existing YAML file or omit --config") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save the config as UTF-8 YAML") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config ({e.strerror}); pass a readable YAML file") from e
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({e}); fix the syntax at the line shown") from e
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())
+        raise ConfigError(f"{path}{where}: not valid YAML ({problem}); fix the syntax at that line") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (asr, audio, rules, ...), found "
+                          f"{type(data).__name__}; see the configuration section of the README")
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as e:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
         )
+        problems = " ".join(problems.split())  # one line: YAML keys and values may hold newlines
         raise ConfigError(f"{path}: invalid configuration: {problems}") from e

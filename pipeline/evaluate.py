@@ -85,10 +85,17 @@ def transcript_from_reference(path: Path | LabelledCall) -> Transcript:
 def load_transcript(path: Path) -> Transcript:
     """A pipeline transcript JSON (``Transcript.to_dict()``)."""
     try:
-        return Transcript.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise TranscriptError(f"{path}: not a callqa transcript JSON ({e!r}); expected the output of "
-                              f"`callqa transcribe` (Transcript.to_dict)") from e
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise TranscriptError(f"{path}: transcript not found; pass the output of `callqa transcribe`") from e
+    except (OSError, ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise TranscriptError(f"{path}: not a callqa transcript JSON ({e.__class__.__name__}: {e}); expected the "
+                              f"output of `callqa transcribe` (Transcript.to_dict)") from e
+    try:
+        return Transcript.from_dict(data)
+    except TranscriptError as e:
+        raise TranscriptError(f"{path}: not a callqa transcript: {e}; expected the output of `callqa transcribe` "
+                              f"(Transcript.to_dict, schema in the README)") from e
 
 
 def load_transcripts(directory: Path) -> dict[str, Transcript]:

@@ -5,14 +5,61 @@ forms are the documented, versioned transcript and QA schemas (see README).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
+
+from pipeline.errors import TranscriptError
 
 TRANSCRIPT_SCHEMA_VERSION = "1.0"
 QA_SCHEMA_VERSION = "1.0"
 
 Speaker = Literal["agent", "customer", "unknown"]
 Layout = Literal["stereo", "mono"]
+
+_MISSING = object()
+
+
+def call_id_problem(call_id: object) -> str | None:
+    """Why ``call_id`` cannot name a call's files (``<call_id>.json``), or ``None`` when it can."""
+    if not isinstance(call_id, str) or not call_id.strip():
+        return f"call id must be a non-empty string, found {call_id!r}"
+    if call_id in (".", "..") or any(c in call_id for c in "/\\\0"):
+        return f"call id {call_id!r} cannot be a file name (no '/', '\\', NUL, '.' or '..')"
+    return None
+
+
+def _field(data: Any, key: str, where: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+    """``data[key]`` checked against ``kind`` (a JSON type); messages give the path of the bad field."""
+    if not isinstance(data, dict):
+        raise TranscriptError(f"{where}: expected an object, found {type(data).__name__}")
+    value = data.get(key, default)
+    if value is _MISSING:
+        raise TranscriptError(f"{where}.{key}: required field is missing")
+    if value is default:
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise TranscriptError(f"{where}.{key}: expected a finite number, found {value!r}")
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise TranscriptError(f"{where}.{key}: expected {expected}, found {type(value).__name__} {value!r:.40}")
+    return value
+
+
+def _times(data: dict, where: str) -> tuple[float, float]:
+    start, end = _field(data, "start_s", where, float), _field(data, "end_s", where, float)
+    if start < 0 or end < start:
+        raise TranscriptError(f"{where}: expected 0 <= start_s <= end_s, found start_s={start} end_s={end}")
+    return start, end
+
+
+def _strings(data: dict, key: str, where: str) -> tuple[str, ...]:
+    values = _field(data, key, where, list, ())
+    if not all(isinstance(v, str) for v in values):
+        raise TranscriptError(f"{where}.{key}: expected a list of strings")
+    return tuple(values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +76,15 @@ class Word:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Word:
+    def from_dict(cls, data: dict[str, Any], where: str = "word") -> Word:
+        """Parse and check the JSON form; a malformed one raises :class:`TranscriptError`."""
+        start, end = _times(data, where)
         return cls(
-            text=data["text"],
-            start_s=float(data["start_s"]),
-            end_s=float(data["end_s"]),
-            probability=float(data.get("probability", 1.0)),
-            speaker=data.get("speaker", "unknown"),
+            text=_field(data, "text", where, str),
+            start_s=start,
+            end_s=end,
+            probability=_field(data, "probability", where, float, 1.0),
+            speaker=_field(data, "speaker", where, str, "unknown"),
         )
 
 
@@ -73,16 +122,23 @@ class Utterance:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Utterance:
+    def from_dict(cls, data: dict[str, Any], where: str = "utterance") -> Utterance:
+        """Parse and check the JSON form; a malformed one raises :class:`TranscriptError`."""
+        start, end = _times(data, where)
+        text = _field(data, "text", where, str)
+        channel = _field(data, "channel", where, int, None)
+        if channel not in (None, 0, 1):
+            raise TranscriptError(f"{where}.channel: expected 0, 1 or null, found {channel!r}")
+        words = _field(data, "words", where, list, ())
         return cls(
-            speaker=data["speaker"],
-            start_s=float(data["start_s"]),
-            end_s=float(data["end_s"]),
-            text=data["text"],
-            raw_text=data.get("raw_text", data["text"]),
-            channel=data.get("channel"),
-            words=tuple(Word.from_dict(w) for w in data.get("words", ())),
-            avg_logprob=float(data.get("avg_logprob", 0.0)),
+            speaker=_field(data, "speaker", where, str),
+            start_s=start,
+            end_s=end,
+            text=text,
+            raw_text=_field(data, "raw_text", where, str, text),
+            channel=channel,
+            words=tuple(Word.from_dict(w, f"{where}.words[{i}]") for i, w in enumerate(words)),
+            avg_logprob=_field(data, "avg_logprob", where, float, 0.0),
         )
 
 
@@ -101,9 +157,21 @@ class CallMeta:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CallMeta:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_dict(cls, data: dict[str, Any], where: str = "call") -> CallMeta:
+        """Parse and check the JSON form; a malformed one raises :class:`TranscriptError`."""
+        call_id = _field(data, "call_id", where, str)
+        if problem := call_id_problem(call_id):
+            raise TranscriptError(f"{where}.call_id: {problem}")
+        layout = _field(data, "layout", where, str, None)
+        if layout not in (None, "stereo", "mono"):
+            raise TranscriptError(f"{where}.layout: expected 'stereo', 'mono' or null, found {layout!r}")
+        agent_channel = _field(data, "agent_channel", where, int, None) if "agent_channel" in data else 0
+        if agent_channel not in (None, 0, 1):
+            raise TranscriptError(f"{where}.agent_channel: expected 0, 1 or null, found {agent_channel!r}")
+        return cls(call_id=call_id, source_path=_field(data, "source_path", where, str, ""),
+                   agent_id=_field(data, "agent_id", where, str, None),
+                   recorded_at=_field(data, "recorded_at", where, str, None),
+                   layout=layout, agent_channel=agent_channel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +189,13 @@ class RoleAssignment:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RoleAssignment:
+    def from_dict(cls, data: dict[str, Any], where: str = "roles") -> RoleAssignment:
+        """Parse and check the JSON form; a malformed one raises :class:`TranscriptError`."""
         return cls(
-            confidence=float(data.get("confidence", 1.0)),
-            method=data.get("method", "channel"),
-            needs_review=bool(data.get("needs_review", False)),
-            evidence=tuple(data.get("evidence", ())),
+            confidence=_field(data, "confidence", where, float, 1.0),
+            method=_field(data, "method", where, str, "channel"),
+            needs_review=_field(data, "needs_review", where, bool, False),
+            evidence=_strings(data, "evidence", where),
         )
 
 
@@ -164,17 +233,26 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        """Parse and check the JSON form; a malformed one raises :class:`TranscriptError` naming the field."""
+        where = "transcript"
+        layout = _field(data, "layout", where, str, "stereo")
+        if layout not in ("stereo", "mono"):
+            raise TranscriptError(f"{where}.layout: expected 'stereo' or 'mono', found {layout!r}")
+        duration = _field(data, "duration_s", where, float)
+        if duration < 0:
+            raise TranscriptError(f"{where}.duration_s: expected a duration >= 0, found {duration}")
+        utterances = _field(data, "utterances", where, list)
         return cls(
-            schema_version=data.get("schema_version", TRANSCRIPT_SCHEMA_VERSION),
-            call=CallMeta.from_dict(data["call"]),
-            duration_s=float(data["duration_s"]),
-            layout=data.get("layout", "stereo"),
-            model=data.get("model", ""),
-            pipeline_version=data.get("pipeline_version", ""),
-            audio_sha256=data.get("audio_sha256", ""),
-            roles=RoleAssignment.from_dict(data.get("roles", {})),
-            warnings=tuple(data.get("warnings", ())),
-            utterances=tuple(Utterance.from_dict(u) for u in data["utterances"]),
+            schema_version=_field(data, "schema_version", where, str, TRANSCRIPT_SCHEMA_VERSION),
+            call=CallMeta.from_dict(_field(data, "call", where, dict), f"{where}.call"),
+            duration_s=duration,
+            layout=layout,
+            model=_field(data, "model", where, str, ""),
+            pipeline_version=_field(data, "pipeline_version", where, str, ""),
+            audio_sha256=_field(data, "audio_sha256", where, str, ""),
+            roles=RoleAssignment.from_dict(_field(data, "roles", where, dict, {}), f"{where}.roles"),
+            warnings=_strings(data, "warnings", where),
+            utterances=tuple(Utterance.from_dict(u, f"{where}.utterances[{i}]") for i, u in enumerate(utterances)),
         )
 
 

@@ -11,6 +11,16 @@ DATA = Path(__file__).parent / "data"
 SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 
 
+def cer(hypothesis: str, reference: str) -> float:
+    """Character error rate after the pipeline's CER normalisation: what holds on any CPU, unlike exact words."""
+    from rapidfuzz.distance import Levenshtein
+
+    from pipeline.normalize import text_for_cer
+
+    reference = text_for_cer(reference)
+    return Levenshtein.distance(text_for_cer(hypothesis), reference) / len(reference)
+
+
 def tone(seconds: float, sample_rate: int, freq: float = 220.0, level: float = 0.3) -> np.ndarray:
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     # a vowel-like harmonic tone, so VADs and codecs treat it as voiced signal

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +62,10 @@ def _mel_basis() -> np.ndarray:
 def load_voice_encoder():
     """resemblyzer's pretrained speaker encoder (256-d GE2E embeddings), in eval mode on CPU."""
     try:
-        from resemblyzer import VoiceEncoder
+        with warnings.catch_warnings():
+            # resemblyzer's webrtcvad imports pkg_resources, which setuptools warns about; nothing of ours.
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+            from resemblyzer import VoiceEncoder
     except ImportError as e:
         raise ModelNotFoundError(
             f"resemblyzer cannot be imported ({e}); `pip install resemblyzer 'setuptools<81'` "

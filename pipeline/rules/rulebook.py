@@ -109,6 +109,11 @@ def load_rulebook(path: str | Path | None = None) -> Rulebook:
     except FileNotFoundError as e:
         raise RulebookError(f"{path}: rulebook not found; pass an existing YAML file or omit it for the "
                             f"bundled default") from e
+    except UnicodeDecodeError as e:
+        raise RulebookError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save the rulebook as "
+                            f"UTF-8 YAML") from e
+    except OSError as e:
+        raise RulebookError(f"{path}: cannot read the rulebook ({e.strerror}); pass a readable YAML file") from e
     return parse_rulebook(text, path=path)
 
 
@@ -120,7 +125,8 @@ def parse_rulebook(text: str, *, path: Path | None = None) -> Rulebook:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise RulebookError(f"{where}{line}: not valid YAML ({getattr(e, 'problem', e)}); fix the syntax "
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())  # one line
+        raise RulebookError(f"{where}{line}: not valid YAML ({problem}); fix the syntax "
                             f"at that line (indentation, quotes around text with ':' or '#')") from e
     if not isinstance(data, dict):
         raise RulebookError(f"{where}: expected a mapping with id, version and rules, found "
@@ -195,7 +201,9 @@ def _format_validation(error: ValidationError, data: dict, tree: Any, where: str
         found = err.get("input")
         found_text = f" (found {found!r})" if found is not None and not isinstance(found, (dict, list)) else ""
         problems.append(f"{where}:{line}: {subject}: {fields}: {err['msg']}{found_text}; fix: {fix}")
-    return "invalid rulebook:\n  " + "\n  ".join(problems)
+    # one line, so a nightly log line holds the whole error
+    text = problems[0] if len(problems) == 1 else f"{len(problems)} rulebook problems: " + " | ".join(problems)
+    return " ".join(text.split())  # YAML keys and values may hold newlines
 
 
 def _expand(items: list[str], ctx: _Ctx, rule_id: str, loc: tuple, depth: int = 0) -> list[tuple[str, tuple]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +23,11 @@ from pathlib import Path
 from threading import Lock
 
 import ahocorasick
-import jieba
+
+with warnings.catch_warnings():
+    # jieba 0.42 imports pkg_resources, and setuptools warns about that on every command; nothing of ours.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    import jieba
 from pypinyin import Style, lazy_pinyin
 
 from pipeline.normalize import compact_text

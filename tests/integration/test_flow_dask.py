@@ -19,10 +19,9 @@ from flows import tasks  # noqa: E402
 from flows.nightly import nightly_qa, run_nightly  # noqa: E402
 from pipeline.calls import Models  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
-from tests.conftest import DATA, FakeWhisper, segment  # noqa: E402
+from tests.conftest import DATA, FakeWhisper, cer, segment  # noqa: E402
 
 CALLS = DATA / "flow_calls"
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +122,12 @@ def test_flow_publishes_artifacts_without_transcript_text(prefect_api, tmp_path,
 @pytest.mark.model
 @pytest.mark.slow
 def test_flow_with_real_whisper_in_dask_worker_processes(prefect_api, tmp_path):
-    if not (REPO / "models" / "whisper-base" / "model.bin").is_file():
+    from pipeline.models import REGISTRY, model_status
+
+    if not model_status(REGISTRY["whisper-base"], verify=False).present:
         pytest.skip("whisper-base not assembled; run `callqa models whisper-base`")
-    config = write_config(
-        tmp_path,
-        asr={"models_dir": str(REPO / "models"), "cpu_threads": 2, "beam_size": 1},
-        flow={"task_runner": "dask", "max_workers": 1},
+    config = write_config(  # the model from the per-user cache, as the worker processes find it
+        tmp_path, asr={"cpu_threads": 2, "beam_size": 1}, flow={"task_runner": "dask", "max_workers": 1},
     )
     summary = run_nightly(CALLS, config=config)
 
@@ -136,4 +135,5 @@ def test_flow_with_real_whisper_in_dask_worker_processes(prefect_api, tmp_path):
     with open_store(f"sqlite:///{tmp_path / 'reports' / 'callqa.db'}") as store:
         transcript = store.load_transcript("dev-001")
     agent_text = "".join(u.text for u in transcript.utterances if u.speaker == "agent")
-    assert "您好" in agent_text or "你好" in agent_text
+    # what the agent says in the first 12 s (tests/data/flow_calls); a CER bound holds on any CPU
+    assert cer(agent_text, "您好，华鑫银行客服中心，工号3021为您服务，请问有什么可以帮您？") < 0.4, agent_text

@@ -81,3 +81,72 @@ def test_complete_local_directory_is_used(tmp_path):
         (model / name).write_text("x")
     assert resolve_whisper_model(str(model), tmp_path) == str(model)
     assert resolve_whisper_model("ct2", tmp_path) == str(model)
+
+
+@pytest.fixture
+def user_cache(tmp_path, monkeypatch, fake_parts):
+    """A fresh per-user cache (XDG_CACHE_HOME) with the fake split model registered."""
+    import pipeline.models
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("CALLQA_MODELS_DIR", raising=False)
+    monkeypatch.setitem(pipeline.models.REGISTRY, fake_parts.name, fake_parts)
+    return tmp_path / "xdg" / "callqa" / "models"
+
+
+def test_one_copy_per_machine_whatever_the_working_directory(user_cache, tmp_path, monkeypatch):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+    monkeypatch.chdir(first)
+    path = resolve_whisper_model("fake-base")
+    assert path == str(user_cache / "fake-base")
+    assert list(first.iterdir()) == []  # no models/ written where the command ran
+    made = (user_cache / "fake-base" / "model.bin").stat().st_mtime_ns
+    monkeypatch.chdir(second)
+    assert resolve_whisper_model("fake-base") == path
+    assert list(second.iterdir()) == []
+    assert (user_cache / "fake-base" / "model.bin").stat().st_mtime_ns == made  # reused, not copied again
+
+
+def test_models_dir_env_and_configured_dir_win(user_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("CALLQA_MODELS_DIR", str(tmp_path / "shared-models"))
+    assert resolve_whisper_model("fake-base") == str(tmp_path / "shared-models" / "fake-base")
+    assert resolve_whisper_model("fake-base", tmp_path / "configured") == str(tmp_path / "configured" / "fake-base")
+    assert not user_cache.exists()
+
+
+def test_default_config_uses_the_cache_not_the_working_directory():
+    from pipeline.config import PipelineConfig
+
+    assert PipelineConfig().asr.models_dir is None
+
+
+def test_status_says_where_size_checksum_and_how_to_get_it(user_cache, fake_parts):
+    from pipeline.models import model_status
+
+    missing = model_status(fake_parts)
+    assert (missing.present, missing.ready, missing.path) == (False, False, user_cache / "fake-base")
+    assert "callqa models fake-base" in missing.fix
+    assemble_split_model(fake_parts)
+    ready = model_status(fake_parts)
+    assert ready.ready and ready.checksum_ok and ready.size_bytes == 1500 + 3 * 2 and ready.fix == ""
+    (user_cache / "fake-base" / "model.bin").write_bytes(b"C" * 1500)  # same size, other bytes
+    damaged = model_status(fake_parts)
+    assert damaged.present and damaged.checksum_ok is False and "delete" in damaged.fix
+
+
+def test_models_list_and_link_on_the_command_line(user_cache, tmp_path):
+    from typer.testing import CliRunner
+
+    from callqa.cli import app
+
+    result = CliRunner().invoke(app, ["models", "list"])
+    assert result.exit_code == 0
+    assert f"fake-base: missing ({user_cache / 'fake-base'}); run `callqa models fake-base`" in result.output
+    assert "whisper-base:" in result.output
+    link = tmp_path / "repo" / "models" / "fake-base"
+    result = CliRunner().invoke(app, ["models", "fake-base", "--link", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == (user_cache / "fake-base").resolve()
+    assert "fake-base: ready in" in CliRunner().invoke(app, ["models", "list"]).output
