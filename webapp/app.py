@@ -14,7 +14,6 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -650,4 +649,4 @@ def serve(settings: WebSettings, *, host: str = "127.0.0.1", port: int = 8000,
                 log_level="warning", server_header=False)
 
 
-__all__ = ["create_app", "serve", "check_can_serve", "WebSettings", "timedelta"]
+

@@ -21,20 +21,22 @@ import pandas as pd
 from sqlalchemy import Engine, bindparam, delete, insert, select, text
 
 from pipeline.normalize import compact_text
-from pipeline.rules import DEFAULT_RULEBOOK
-from pipeline.rules.text import load_tokenizer
 from pipeline.store import Store
 from webapp import db
 
 logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w", re.UNICODE)
-USER_DICT = DEFAULT_RULEBOOK.parent / "callcentre_dict.txt"
 
 
 @lru_cache(maxsize=1)
 def _tokenizer():
-    return load_tokenizer(USER_DICT if USER_DICT.is_file() else None)
+    # The rules' own tokenizer and call-centre dictionary, loaded on first search (jieba is slow to import).
+    from pipeline.rules import DEFAULT_RULEBOOK
+    from pipeline.rules.text import load_tokenizer
+
+    user_dict = DEFAULT_RULEBOOK.parent / "callcentre_dict.txt"
+    return load_tokenizer(user_dict if user_dict.is_file() else None)
 
 
 def tokens(compact: str) -> list[str]:
