@@ -13,7 +13,8 @@ import math
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,13 @@ class Snapshot:
     findings: pd.DataFrame
     team_of: dict[str, str]
     taken_at: float
+    derived: dict = field(default_factory=dict)
+    """Tables computed from this snapshot (scorecards, hit rates), shared by the requests that use it."""
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
 
 
 class Workspace:
@@ -369,11 +377,13 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
         mine = _scope(snap.calls, visible)
         lo, hi = _period(mine, since, until, settings.period_days)
         calls = _between(mine, lo, hi)
-        findings = _mask(_scope(snap.findings, visible), unmasked(user))
+        findings = _scope(snap.findings, visible)  # only counted here, never shown: no masking needed
         findings = findings[findings["call_id"].isin(set(calls["call_id"]))] if not findings.empty else findings
         previous = _between(mine, lo - (hi - lo) - pd.Timedelta(days=1), lo - pd.Timedelta(days=1)) if lo is not None else None
-        agents = build_scorecards(calls, findings, min_calls=settings.min_calls_for_ranking, previous=previous)
-        rules = rule_hit_rates(calls, findings)
+        key = (frozenset(visible) if visible is not None else None, lo, hi)
+        agents = snap.memo(("overview-agents", *key), lambda: build_scorecards(
+            calls, findings, min_calls=settings.min_calls_for_ranking, previous=previous))
+        rules = snap.memo(("overview-rules", *key), lambda: rule_hit_rates(calls, findings))
         categories = sorted(c[4:] for c in calls.columns if c.startswith("cat_"))
         return render(
             request, "overview.html", since=lo.date() if lo is not None else "", until=hi.date() if hi is not None else "",
@@ -399,7 +409,8 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
         calls = _between(snap.calls, lo, hi)
         findings = snap.findings[snap.findings["call_id"].isin(set(calls["call_id"]))] if not snap.findings.empty else snap.findings
         previous = _between(snap.calls, lo - (hi - lo) - pd.Timedelta(days=1), lo - pd.Timedelta(days=1)) if lo is not None else None
-        cards = build_scorecards(calls, findings, min_calls=settings.min_calls_for_ranking, previous=previous)
+        cards = snap.memo(("scorecards", lo, hi), lambda: build_scorecards(
+            calls, findings, min_calls=settings.min_calls_for_ranking, previous=previous))
         card = cards[cards["agent_id"] == agent_id]
         if card.empty:
             raise HTTPException(404, f"agent {agent_id} has no scored calls in {lo:%Y-%m-%d} – {hi:%Y-%m-%d}" if lo is not None
@@ -411,7 +422,8 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
         trend = agent_trend(history)
         hit_rates = sorted(((k.split(":", 1)[1], v) for k, v in agent.items() if k.startswith("hit_rate:") and v > 0),
                            key=lambda kv: -kv[1])
-        coaching = coaching_list(_mask(findings, unmasked(user)), agent_id)
+        own = findings[findings["agent_id"] == agent_id] if not findings.empty else findings
+        coaching = coaching_list(_mask(own, unmasked(user)), agent_id)
         return render(
             request, "agent.html", agent=agent, show_rank=user.role != "agent",
             since=lo.date() if lo is not None else "", until=hi.date() if hi is not None else "",
@@ -536,8 +548,7 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
     def queue(request: Request, user: User = Depends(current_user)):
         require(user, "admin", "qa_reviewer")
         snap = ws.snapshot()
-        findings = _mask(snap.findings, unmasked(user))
-        pending = pending_findings(findings)
+        pending = _mask(pending_findings(snap.findings), unmasked(user))
         sampled = sampled_calls(snap.calls, snap.findings, settings.sampling, decisions.checked_calls(ws.engine))
         return render(request, "queue.html", pending=_records(pending), sampled=_records(sampled),
                       share=settings.sampling.random_share)
