@@ -517,5 +517,101 @@ def enrol_voice(
 # --- end diarization -------------------------------------------------------------------------
 
 
+# --- web app (webapp/ is imported inside the commands only) ---------------------------------
+DbOption = Annotated[Optional[str], typer.Option(help="SQLAlchemy URL (default: store.url of the config).")]
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; non-loopback needs an admin account.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    audio_root: Annotated[Optional[Path], typer.Option(help="Where recordings are, for the players.")] = None,
+    cookie_secure: Annotated[str, typer.Option(help="auto (HTTPS or X-Forwarded-Proto from the proxy), always, never.")] = "auto",
+    forwarded_allow_ips: Annotated[str, typer.Option(help="Proxies whose X-Forwarded-* headers are trusted.")] = "127.0.0.1",
+    config: ConfigOption = None,
+) -> None:
+    """Run the review workspace (web app) over the results database."""
+    from webapp import WebSettings, serve as run_server
+
+    cfg = _config(config)
+    settings = WebSettings(db_url=db or cfg.store.url, audio_root=audio_root, cookie_secure=cookie_secure,
+                           pass_score=cfg.report.pass_score, min_calls_for_ranking=cfg.report.min_calls_for_ranking,
+                           unmasked_roles=("admin",) if cfg.report.redact_pii else ("admin", "qa_reviewer", "team_lead", "agent"))
+    console.print(f"callqa review workspace on http://{host}:{port} ({settings.db_url})")
+    try:
+        run_server(settings, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips)
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+
+
+users_app = typer.Typer(help="Accounts of the review workspace.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _users_engine(db: str | None, config: Path | None):
+    from pipeline.store import open_store
+    from webapp.db import create_web_tables
+
+    store = open_store(db or _config(config).store.url)
+    create_web_tables(store.engine)
+    return store
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="admin, qa_reviewer, team_lead or agent.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          envvar="CALLQA_PASSWORD", help="Asked for when not given.")],
+    agent_id: Annotated[Optional[str], typer.Option(help="Agents: the agent_id their calls carry.")] = None,
+    team: Annotated[Optional[str], typer.Option(help="Team leads: their team; agents: the team they are in.")] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create an account (argon2-hashed password)."""
+    from webapp.auth import add_user
+
+    try:
+        with _users_engine(db, config) as store:
+            user = add_user(store.engine, username, password, role=role, agent_id=agent_id, team=team, display_name=name)
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    console.print(f"user {user.username} ({user.role}) created")
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None, config: ConfigOption = None) -> None:
+    """List accounts."""
+    from rich.table import Table
+
+    from webapp.auth import list_users
+
+    with _users_engine(db, config) as store:
+        table = Table("user", "role", "agent", "team", "active")
+        for u in list_users(store.engine):
+            table.add_row(u.username, u.role, u.agent_id or "", u.team or "", "yes" if u.active else "no")
+    Console().print(table)
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="Login name.")], db: DbOption = None,
+                  config: ConfigOption = None) -> None:
+    """Disable an account and end its sessions (kept for the audit trail)."""
+    from webapp.auth import disable_user
+
+    try:
+        with _users_engine(db, config) as store:
+            disable_user(store.engine, username)
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    console.print(f"user {username} disabled")
+# --- end web app -----------------------------------------------------------------------------
+
+
 if __name__ == "__main__":
     app()

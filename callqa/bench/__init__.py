@@ -33,6 +33,8 @@ SECTIONS: dict[str, Callable[[BenchContext], list[dict]]] = {
     "rules": _optional_section("callqa.bench.rules", "bench_rules"),  # label F1, speed, real text
     # diarization agent: DER, role accuracy, word attribution and speed on the mono8k files
     "diarization": _optional_section("callqa.bench.diarization", "bench_diarization"),
+    # review workspace: page latency p50/p95 with the 40 eval calls, 20 concurrent clients for 60 s
+    "web": _optional_section("callqa.bench.web", "bench_web"),
 }
 
 

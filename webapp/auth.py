@@ -1,0 +1,279 @@
+"""Accounts, roles, sessions, login lockout and CSRF tokens.
+
+- Passwords are hashed with argon2id (``argon2-cffi``'s defaults); a login for an unknown user
+  still runs one verification so response times do not reveal which names exist.
+- A session is a random 256-bit token in an HttpOnly cookie; the database keeps only its
+  SHA-256, so a leaked database does not hand out sessions. Disabling a user ends them.
+- Each session has its own CSRF token, put in every form; the login form (no session yet)
+  uses a signed double-submit token (``itsdangerous``) tied to a pre-login cookie.
+- ``max_failures`` wrong passwords within ``lockout_s`` lock that user name for ``lockout_s``
+  after the last failure, even for the right password.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets as pysecrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from pipeline.errors import CallQAError
+from webapp import db
+
+logger = logging.getLogger(__name__)
+
+Role = Literal["admin", "qa_reviewer", "team_lead", "agent"]
+ROLES: tuple[str, ...] = ("admin", "qa_reviewer", "team_lead", "agent")
+REVIEWER_ROLES = ("admin", "qa_reviewer")
+MIN_PASSWORD_LENGTH = 8
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("callqa-dummy-password")
+
+
+class AuthError(CallQAError):
+    """An account cannot be created or changed as asked."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A signed-in person and what their role lets them see."""
+
+    user_id: int
+    username: str
+    role: str
+    agent_id: str | None = None
+    team: str | None = None
+    display_name: str = ""
+    active: bool = True
+
+    @property
+    def is_reviewer(self) -> bool:
+        return self.role in REVIEWER_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    user: User | None
+    locked_until: datetime | None = None
+
+
+def _user(row) -> User:
+    return User(user_id=row.user_id, username=row.username, role=row.role, agent_id=row.agent_id, team=row.team,
+                display_name=row.display_name or row.username, active=bool(row.active))
+
+
+# -- accounts -------------------------------------------------------------------------------------
+
+def add_user(engine: Engine, username: str, password: str, *, role: str, agent_id: str | None = None,
+             team: str | None = None, display_name: str = "") -> User:
+    """Create an account; an agent's ``team`` also records the agent id's team membership."""
+    if role not in ROLES:
+        raise AuthError(f"role {role!r} is unknown; choose one of {', '.join(ROLES)}")
+    if not username or username != username.strip():
+        raise AuthError(f"user name {username!r} must be non-empty without surrounding spaces")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"password for {username!r} is too short; use at least {MIN_PASSWORD_LENGTH} characters")
+    if role == "agent" and not agent_id:
+        raise AuthError(f"agent account {username!r} needs --agent-id (the agent_id its calls carry)")
+    if role == "team_lead" and not team:
+        raise AuthError(f"team lead {username!r} needs --team (the team whose agents they lead)")
+    try:
+        with engine.begin() as conn:
+            user_id = conn.execute(insert(db.users).values(
+                username=username, password_hash=_hasher.hash(password), role=role, agent_id=agent_id,
+                team=team, display_name=display_name or username, active=True, created_at=now(),
+            )).inserted_primary_key[0]
+            if role == "agent" and team:
+                conn.execute(delete(db.team_members).where(db.team_members.c.agent_id == agent_id))
+                conn.execute(insert(db.team_members).values(agent_id=agent_id, team=team))
+    except IntegrityError as e:
+        raise AuthError(f"user {username!r} already exists; pick another name or disable the old account") from e
+    return User(user_id, username, role, agent_id, team, display_name or username)
+
+
+def set_team(engine: Engine, agent_id: str, team: str) -> None:
+    """Put an agent id in a team (whether or not the agent has an account)."""
+    with engine.begin() as conn:
+        conn.execute(delete(db.team_members).where(db.team_members.c.agent_id == agent_id))
+        conn.execute(insert(db.team_members).values(agent_id=agent_id, team=team))
+
+
+def list_users(engine: Engine) -> list[User]:
+    with engine.connect() as conn:
+        return [_user(r) for r in conn.execute(select(db.users).order_by(db.users.c.username))]
+
+
+def get_user(engine: Engine, username: str) -> User | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(db.users).where(db.users.c.username == username)).first()
+    return _user(row) if row is not None else None
+
+
+def disable_user(engine: Engine, username: str) -> None:
+    """Disable an account and end its sessions (the row stays for the audit trail)."""
+    with engine.begin() as conn:
+        row = conn.execute(select(db.users.c.user_id).where(db.users.c.username == username)).first()
+        if row is None:
+            raise AuthError(f"no user {username!r}; `callqa users list` shows the accounts")
+        conn.execute(update(db.users).where(db.users.c.user_id == row.user_id).values(active=False))
+        conn.execute(delete(db.sessions).where(db.sessions.c.user_id == row.user_id))
+
+
+def has_active_admin(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(db.users).where(
+            db.users.c.role == "admin", db.users.c.active.is_(True))).scalar_one() > 0
+
+
+def team_of(engine: Engine) -> dict[str, str]:
+    """agent id -> team."""
+    with engine.connect() as conn:
+        return {r.agent_id: r.team for r in conn.execute(select(db.team_members))}
+
+
+# -- login and lockout ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class LockoutPolicy:
+    max_failures: int = 5
+    """Wrong passwords in a row (within ``lockout_s``) that lock a user name."""
+    lockout_s: float = 15 * 60
+    """How long the lock lasts after the last failure."""
+
+
+def locked_until(engine: Engine, username: str, policy: LockoutPolicy, at: datetime | None = None) -> datetime | None:
+    """When the lock on ``username`` ends, or ``None`` if it is not locked."""
+    at = at or now()
+    window = at - timedelta(seconds=policy.lockout_s)
+    with engine.connect() as conn:
+        last_ok = conn.execute(select(func.max(db.login_attempts.c.at)).where(
+            db.login_attempts.c.username == username, db.login_attempts.c.ok.is_(True))).scalar_one()
+        since = max(window, last_ok) if last_ok is not None else window
+        failures = conn.execute(select(db.login_attempts.c.at).where(
+            db.login_attempts.c.username == username, db.login_attempts.c.ok.is_(False),
+            db.login_attempts.c.at > since).order_by(db.login_attempts.c.at.desc())).scalars().all()
+    if len(failures) < policy.max_failures:
+        return None
+    return failures[0] + timedelta(seconds=policy.lockout_s)
+
+
+def authenticate(engine: Engine, username: str, password: str, *, client: str = "",
+                 policy: LockoutPolicy = LockoutPolicy()) -> LoginResult:
+    """Check a password; every attempt is recorded, and a locked name is refused outright."""
+    username = username.strip()
+    until = locked_until(engine, username, policy)
+    if until is not None:
+        return LoginResult(None, locked_until=until)
+    with engine.connect() as conn:
+        row = conn.execute(select(db.users).where(db.users.c.username == username)).first()
+    ok = False
+    try:
+        ok = _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    ok = ok and row is not None and bool(row.active)
+    with engine.begin() as conn:
+        conn.execute(insert(db.login_attempts).values(username=username, client=client[:64], ok=ok, at=now()))
+    if not ok:
+        return LoginResult(None, locked_until=locked_until(engine, username, policy))
+    if _hasher.check_needs_rehash(row.password_hash):
+        with engine.begin() as conn:
+            conn.execute(update(db.users).where(db.users.c.user_id == row.user_id)
+                         .values(password_hash=_hasher.hash(password)))
+    return LoginResult(_user(row))
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_session(engine: Engine, user: User, *, lifetime_s: float) -> tuple[str, str]:
+    """A new session for ``user``: (cookie token, CSRF token)."""
+    token, csrf = pysecrets.token_urlsafe(32), pysecrets.token_urlsafe(32)
+    created = now()
+    with engine.begin() as conn:
+        conn.execute(delete(db.sessions).where(db.sessions.c.expires_at < created))
+        conn.execute(insert(db.sessions).values(
+            token_sha256=_digest(token), user_id=user.user_id, csrf_token=csrf, created_at=created,
+            expires_at=created + timedelta(seconds=lifetime_s)))
+    return token, csrf
+
+
+def session_user(engine: Engine, token: str | None) -> tuple[User, str] | None:
+    """The active user and CSRF token of a session cookie, or ``None``."""
+    if not token:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(db.users, db.sessions.c.csrf_token, db.sessions.c.expires_at)
+            .join(db.sessions, db.sessions.c.user_id == db.users.c.user_id)
+            .where(db.sessions.c.token_sha256 == _digest(token))
+        ).first()
+    if row is None or row.expires_at < now() or not row.active:
+        return None
+    return _user(row), row.csrf_token
+
+
+def end_session(engine: Engine, token: str | None) -> None:
+    if token:
+        with engine.begin() as conn:
+            conn.execute(delete(db.sessions).where(db.sessions.c.token_sha256 == _digest(token)))
+
+
+def tokens_match(expected: str | None, given: str | None) -> bool:
+    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+
+
+# -- signing key and the login form's CSRF token -------------------------------------------------
+
+def signing_key(engine: Engine) -> str:
+    """The app's secret, created once and kept in the database so every worker shares it."""
+    with engine.begin() as conn:
+        value = conn.execute(select(db.secrets.c.value).where(db.secrets.c.name == "signing_key")).scalar()
+        if value is None:
+            value = pysecrets.token_urlsafe(48)
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(db.secrets).values(name="signing_key", value=value))
+            except IntegrityError:  # another worker created it first
+                value = conn.execute(select(db.secrets.c.value).where(db.secrets.c.name == "signing_key")).scalar_one()
+    return value
+
+
+class LoginCsrf:
+    """Signed double-submit token for the login form: the cookie holds a nonce, the form its signature."""
+
+    def __init__(self, key: str, max_age_s: int = 3600) -> None:
+        self._serializer = URLSafeTimedSerializer(key, salt="callqa-login")
+        self.max_age_s = max_age_s
+
+    @staticmethod
+    def new_nonce() -> str:
+        return pysecrets.token_urlsafe(24)
+
+    def token_for(self, nonce: str) -> str:
+        return self._serializer.dumps(nonce)
+
+    def valid(self, nonce: str | None, token: str | None) -> bool:
+        if not nonce or not token:
+            return False
+        try:
+            signed = self._serializer.loads(token, max_age=self.max_age_s)
+        except BadSignature:
+            return False
+        return tokens_match(signed, nonce)
