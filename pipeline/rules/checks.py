@@ -331,7 +331,9 @@ def _announced_returns(rule: Rule, ctx: CallContext) -> list[tuple[int, int]]:
             if pending is not None and len(ctx.views[i].compact) > spec.max_reply_chars:
                 pending = None
             continue
-        if pending is not None and ctx.act(i, spec.return_acts) is not None:
+        if pending is not None and (ctx.act(i, spec.return_acts) is not None or (
+                spec.unmarked_return_min_s is not None and ctx.act(i, spec.announce_acts) is None
+                and ctx.utterances[i].start_s - ctx.utterances[pending].end_s >= spec.unmarked_return_min_s)):
             pairs.append((pending, i))
         pending = i if ctx.act(i, spec.announce_acts) is not None else None
     return pairs

@@ -151,6 +151,9 @@ class HoldRule(_RuleBase):
     announce_acts: list[str] = []
     return_acts: list[str] = []
     min_hold_s: float = Field(0.0, ge=0, description="Shortest announced hold (announce act to return act).")
+    unmarked_return_min_s: float | None = Field(None, ge=0, description="After an announce, the speaker's next "
+                                                      "utterance this much later is a return even without a return "
+                                                      "act (查到了); None: only return acts end an announced hold.")
     max_reply_chars: int = Field(6, ge=0, description="Between announce and return the other side may say this "
                                                       "much (好的, 嗯嗯) without ending the hold.")
     thanks: PhraseList = Field(min_length=1)
