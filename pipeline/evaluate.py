@@ -234,6 +234,7 @@ class EvalReport:
             "confusion": {label: {f"{e}->{p}": n for (e, p), n in sorted(s.confusion.items())}
                           for label, s in self.labels.items() if s.confusion},
             "errors": {label: s.errors for label, s in self.labels.items() if s.errors},
+            "act_errors": {act: s.errors for act, s in sorted(self.acts.items()) if s.errors},
             "resolution_accuracy": round(self.resolution_accuracy, 4),
             "resolution_confusion": {f"{e}->{p}": n for (e, p), n in sorted(self.resolution_confusion.items())},
             "resolution_errors": self.resolution_errors,

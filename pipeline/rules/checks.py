@@ -321,6 +321,7 @@ def _announced_returns(rule: Rule, ctx: CallContext) -> list[tuple[int, int]]:
     look-up into an ordinary exchange, not a hold.
     """
     spec = rule.spec
+    text_only = spec.text_returns and _untimed(ctx)
     pairs = []
     pending: int | None = None
     for i in ctx.order:
@@ -331,12 +332,25 @@ def _announced_returns(rule: Rule, ctx: CallContext) -> list[tuple[int, int]]:
             if pending is not None and len(ctx.views[i].compact) > spec.max_reply_chars:
                 pending = None
             continue
-        if pending is not None and (ctx.act(i, spec.return_acts) is not None or (
-                spec.unmarked_return_min_s is not None and ctx.act(i, spec.announce_acts) is None
-                and ctx.utterances[i].start_s - ctx.utterances[pending].end_s >= spec.unmarked_return_min_s)):
+        announce = ctx.act(i, spec.announce_acts)
+        if pending is not None and (ctx.act(i, spec.return_acts) is not None or (announce is None and (
+                text_only or spec.unmarked_return_min_s is not None
+                and ctx.utterances[i].start_s - ctx.utterances[pending].end_s >= spec.unmarked_return_min_s))):
             pairs.append((pending, i))
-        pending = i if ctx.act(i, spec.announce_acts) is not None else None
+        pending = i if announce is not None else None
+        if announce is not None and text_only:
+            # a chat message that announces a look-up and then gives its result: the wait was before sending
+            hits = rule.sets["hold_phrases"].find_all(ctx.views[i]) if rule.sets["hold_phrases"] else []
+            end = max([announce.end] + [h.end for h in hits])
+            if len(ctx.views[i].compact) - end >= spec.inline_return_chars:
+                pairs.append((i, i))
+                pending = None
     return pairs
+
+
+def _untimed(ctx: CallContext) -> bool:
+    """Text dialogues (chat logs) carry synthetic times: no pause can tell a hold."""
+    return ctx.transcript.model == "text" or ctx.transcript.roles.method == "text"
 
 
 def _recent_utterances(ctx: CallContext, before: int, scope: str, lookback: int = 2) -> list[int]:

@@ -154,6 +154,11 @@ class HoldRule(_RuleBase):
     unmarked_return_min_s: float | None = Field(None, ge=0, description="After an announce, the speaker's next "
                                                       "utterance this much later is a return even without a return "
                                                       "act (查到了); None: only return acts end an announced hold.")
+    text_returns: bool = Field(True, description="In text dialogues (no real timing) the speaker's next message "
+                                                 "after an announce is its return, and a message that announces "
+                                                 "and then answers is a hold returned in the same message.")
+    inline_return_chars: int = Field(8, ge=1, description="Characters after the announce that make a message "
+                                                          "its own return (text dialogues).")
     max_reply_chars: int = Field(6, ge=0, description="Between announce and return the other side may say this "
                                                       "much (好的, 嗯嗯) without ending the hold.")
     thanks: PhraseList = Field(min_length=1)
