@@ -305,8 +305,9 @@ def find_holds(rule: Rule, ctx: CallContext) -> list[tuple[int, float, float, in
     if spec.announce_acts and spec.return_acts:
         silent = {before for before, *_ in holds}
         for i, j in _announced_returns(rule, ctx):
-            start_s, end_s = ctx.utterances[i].end_s, ctx.utterances[j].start_s
-            if i not in silent and end_s - start_s >= spec.min_hold_s and not any(
+            start_s = ctx.utterances[i].end_s
+            end_s = start_s if i == j else ctx.utterances[j].start_s  # i == j: returned in the same message
+            if i not in silent and (i == j or end_s - start_s >= spec.min_hold_s) and not any(
                     s <= start_s < e for _, s, e, _ in holds):
                 holds.append((i, start_s, max(start_s, end_s), j))
         holds.sort(key=lambda h: h[1])
@@ -329,7 +330,9 @@ def _announced_returns(rule: Rule, ctx: CallContext) -> list[tuple[int, int]]:
             continue
         mine = spec.speaker == "any" or ctx.utterances[i].speaker == spec.speaker
         if not mine:
-            if pending is not None and len(ctx.views[i].compact) > spec.max_reply_chars:
+            # on a call, a customer answering with information ends the look-up; in a chat the
+            # customer keeps typing while the agent looks
+            if pending is not None and not text_only and len(ctx.views[i].compact) > spec.max_reply_chars:
                 pending = None
             continue
         announce = ctx.act(i, spec.announce_acts)
