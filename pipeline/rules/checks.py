@@ -523,12 +523,14 @@ def _unresolved_cues(rule: Rule, ctx: CallContext, closing: list[int]) -> list[t
 def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None, dict]:
     spec = rule.spec
     closing = [i for t in ctx.turns_of("customer")[-spec.closing_turns:] for i in ctx.turns[t].indices]
+    waiting = rule.sets["unresolved_exceptions"]
+    stance = [i for i in closing if not (waiting and waiting.search(ctx.views[i]))]  # 等你们电话: waiting, not giving up
     utterances = [(i, ctx.utterances[i].speaker, ctx.acts(i)) for i in ctx.order if ctx.views[i].compact]
     options = OutcomeOptions(give_up_min_score=spec.give_up_min_score,
                              commitment_min_score=spec.commitment_min_score,
                              refusal_min_score=spec.refusal_min_score,
                              open_refusal_confidence=spec.open_refusal_confidence)
-    outcome = call_outcome(utterances, closing, options, commitments=_commitments(rule, ctx),
+    outcome = call_outcome(utterances, stance, options, commitments=_commitments(rule, ctx),
                            unresolved_cues=_unresolved_cues(rule, ctx, closing))
     extra = {"confidence": outcome.confidence, "utterances": outcome.evidence}
     quoted = "; ".join(f"{ctx.utterances[i].speaker} [{i}]: {ctx.utterances[i].text}" for i in outcome.evidence)
