@@ -246,18 +246,26 @@ def eval_rules(
     disable: Annotated[Optional[list[str]], typer.Option("--disable", help="Rule id to switch off (repeat).")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full report as JSON here.")] = None,
     show_errors: Annotated[bool, typer.Option(help="List every disagreement with the labels.")] = True,
+    labels: Annotated[Optional[Path], typer.Option(
+        "--labels", help="Evaluate labelled text dialogues instead: a label file of ids and labels "
+                         "(e.g. tests/data/real_dev/jddc_labels.json).")] = None,
+    dialogues: Annotated[Path, typer.Option(help="The dialogues JSONL the --labels file refers to.")] = Path(
+        "../shared/eval/real_text/cs_dialogues.jsonl"),
     config: ConfigOption = None,
 ) -> None:
-    """Precision, recall and F1 per QA label (and resolution accuracy) against labelled calls."""
+    """Precision, recall and F1 per QA label and per dialogue act (and resolution accuracy) against labelled calls."""
     from rich.table import Table
 
-    from pipeline.evaluate import evaluate_calls, load_transcripts
+    from pipeline.evaluate import evaluate_calls, evaluate_dialogues, load_transcripts
 
     book, options = _rules_setup(config, rulebook, disable)
     reports = []
     try:
-        reports.append(evaluate_calls(calls, book, options))
-        if transcripts is not None:
+        if labels is not None:
+            reports.append(evaluate_dialogues(labels, dialogues, book, options))
+        else:
+            reports.append(evaluate_calls(calls, book, options))
+        if transcripts is not None and labels is None:
             reports.append(evaluate_calls(calls, book, options, transcripts=load_transcripts(transcripts)))
     except CallQAError as e:
         console.print(f"[red]error:[/red] {escape(str(e))}")
@@ -272,6 +280,14 @@ def eval_rules(
                           f"{row['tp']}/{row['fp']}/{row['fn']}")
         table.add_row("resolution (accuracy)", "", "", f"{report.resolution_accuracy:.3f}", "", "")
         console.print(table)
+        if report.acts:
+            acts_table = Table(title="dialogue acts (labelled turns)")
+            for column in ("act", "precision", "recall", "F1", "TP/FP/FN"):
+                acts_table.add_column(column)
+            for row in report.act_rows():
+                acts_table.add_row(row["act"], f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+                                   f"{row['tp']}/{row['fp']}/{row['fn']}")
+            console.print(acts_table)
         data = report.to_dict()
         for label, confusion in data["confusion"].items():
             console.print(f"  {label} (expected->predicted): " + ", ".join(f"{k} {v}" for k, v in confusion.items()))

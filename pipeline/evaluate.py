@@ -117,23 +117,25 @@ def transcripts_from_dialogues(path: Path, *, chars_per_s: float = 4.0, gap_s: f
     """
     transcripts = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines()):
-        if not line.strip():
-            continue
-        data = json.loads(line)
-        t = 0.0
-        utterances = []
-        for turn in data["turns"]:
-            text = normalize_text(turn["text"])
-            duration = max(0.5, len(text) / chars_per_s)
-            speaker = turn.get("role") or turn.get("speaker") or "unknown"
-            utterances.append(Utterance(speaker=speaker, start_s=round(t, 3), end_s=round(t + duration, 3),
-                                        text=text, raw_text=turn["text"]))
-            t += duration + gap_s
-        call_id = str(data.get("dialog_id") or f"dialogue-{n:04d}")
-        transcripts.append(Transcript(call=CallMeta(call_id=call_id, source_path=str(path)), duration_s=round(t, 3),
-                                      utterances=tuple(utterances), model="text",
-                                      roles=RoleAssignment(method="text")))
+        if line.strip():
+            transcripts.append(dialogue_transcript(json.loads(line), n, path, chars_per_s=chars_per_s, gap_s=gap_s))
     return transcripts
+
+
+def dialogue_transcript(data: dict, n: int, path: Path, *, chars_per_s: float = 4.0, gap_s: float = 0.6) -> Transcript:
+    """One text dialogue as a Transcript with synthetic times (see :func:`transcripts_from_dialogues`)."""
+    t = 0.0
+    utterances = []
+    for turn in data["turns"]:
+        text = normalize_text(turn["text"])
+        duration = max(0.5, len(text) / chars_per_s)
+        speaker = turn.get("role") or turn.get("speaker") or "unknown"
+        utterances.append(Utterance(speaker=speaker, start_s=round(t, 3), end_s=round(t + duration, 3),
+                                    text=text, raw_text=turn["text"]))
+        t += duration + gap_s
+    call_id = str(data.get("dialog_id") or f"dialogue-{n:04d}")
+    return Transcript(call=CallMeta(call_id=call_id, source_path=str(path)), duration_s=round(t, 3),
+                      utterances=tuple(utterances), model="text", roles=RoleAssignment(method="text"))
 
 
 # --- predictions -----------------------------------------------------------------------------
@@ -210,6 +212,8 @@ class EvalReport:
     resolution_confusion: Counter = field(default_factory=Counter)
     resolution_errors: list[str] = field(default_factory=list)
     missing_transcripts: list[str] = field(default_factory=list)
+    acts: dict[str, LabelScore] = field(default_factory=dict)
+    """Per dialogue act, over the turns that carry an ``acts`` label."""
 
     @property
     def resolution_accuracy(self) -> float:
@@ -226,12 +230,18 @@ class EvalReport:
             out.append(row)
         return out
 
+    def act_rows(self) -> list[dict[str, Any]]:
+        """One row per labelled act: precision, recall, F1 over labelled turns."""
+        return [{"act": act, "precision": round(s.precision, 4), "recall": round(s.recall, 4), "f1": round(s.f1, 4),
+                 "tp": s.tp, "fp": s.fp, "fn": s.fn} for act, s in sorted(self.acts.items())]
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source, "calls": self.calls, "labels": self.rows(),
+            "source": self.source, "calls": self.calls, "labels": self.rows(), "acts": self.act_rows(),
             "confusion": {label: {f"{e}->{p}": n for (e, p), n in sorted(s.confusion.items())}
                           for label, s in self.labels.items() if s.confusion},
             "errors": {label: s.errors for label, s in self.labels.items() if s.errors},
+            "act_errors": {act: s.errors for act, s in sorted(self.acts.items()) if s.errors},
             "resolution_accuracy": round(self.resolution_accuracy, 4),
             "resolution_confusion": {f"{e}->{p}": n for (e, p), n in sorted(self.resolution_confusion.items())},
             "resolution_errors": self.resolution_errors,
@@ -276,12 +286,34 @@ def score_call(report: EvalReport, call: LabelledCall, qa: CallQA,
             if not ok:
                 quote = next((f.quote for f in qa.findings if f.start_s == s and f.end_s == e), "")
                 score.errors.append(f"{call.call_id}: false alarm {s:.1f}-{e:.1f} s {quote!r}")
+    _score_acts(report, call, qa)
     expected, got = call.labels["resolution"], predicted["resolution"]
     report.resolution_confusion[(expected, got)] += 1
     if expected == got:
         report.resolution_correct += 1
     else:
         report.resolution_errors.append(f"{call.call_id}: expected {expected}, got {got} ({qa.resolution_evidence})")
+
+
+def _score_acts(report: EvalReport, call: LabelledCall, qa: CallQA) -> None:
+    """Per-act agreement on turns labelled with ``"acts"`` (reference text only: one utterance per turn)."""
+    if report.source != "reference" or not any("acts" in t for t in call.turns):
+        return
+    predicted = {item["index"]: {a["act"] for a in item["acts"]} for item in qa.acts}
+    for k, turn in enumerate(call.turns):
+        if "acts" not in turn:
+            continue
+        wanted, got = set(turn["acts"]), predicted.get(k, set())
+        for act in wanted | got:
+            score = report.acts.setdefault(act, LabelScore())
+            if act in wanted and act in got:
+                score.tp += 1
+            elif act in got:
+                score.fp += 1
+                score.errors.append(f"{call.call_id}: turn {k} false {act} {turn['text'][:40]!r}")
+            else:
+                score.fn += 1
+                score.errors.append(f"{call.call_id}: turn {k} missed {act} {turn['text'][:40]!r}")
 
 
 def _overlap(start_s: float, end_s: float, turn: dict) -> bool:
@@ -311,6 +343,51 @@ def evaluate_calls(calls_dir: Path, rulebook: Rulebook | None = None, options: R
         else:
             report.missing_transcripts.append(call.call_id)
             continue
+        score_call(report, call, assess(transcript, rulebook, options), label_rules)
+    return report
+
+
+def load_dialogue_labels(labels_path: Path, dialogues_path: Path) -> list[tuple[LabelledCall, Transcript]]:
+    """Labelled text dialogues: a label file of ids and labels only, the text from a dialogues JSONL.
+
+    The label file is ``{"source", "sessions": [{"dialog_id", "labels": {...}, "acts": {"<turn>": [...]}}]}``
+    (turn indices index the dialogue's ``turns``). Transcripts get synthetic times
+    (:func:`transcripts_from_dialogues`), so turn labels match findings by time as for calls.
+    Only the dialogues named in the label file are read.
+    """
+    try:
+        data = json.loads(Path(labels_path).read_text(encoding="utf-8"))
+        sessions = {str(s["dialog_id"]): s for s in data["sessions"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise TranscriptError(f"{labels_path}: not a dialogue label file ({e!r}); expected {{\"sessions\": "
+                              f"[{{\"dialog_id\", \"labels\", \"acts\"}}]}}") from e
+    wanted = Path(dialogues_path).read_text(encoding="utf-8").splitlines()
+    lines = [line for line in wanted if line.strip() and json.loads(line).get("dialog_id") in sessions]
+    out: list[tuple[LabelledCall, Transcript]] = []
+    for n, line in enumerate(lines):
+        transcript = dialogue_transcript(json.loads(line), n, dialogues_path)
+        session = sessions[transcript.call.call_id]
+        acts = {int(k): list(v) for k, v in (session.get("acts") or {}).items()}
+        turns = tuple({"index": k, "speaker": u.speaker, "text": u.raw_text or u.text, "start": u.start_s,
+                       "end": u.end_s, **({"acts": acts[k]} if k in acts else {})}
+                      for k, u in enumerate(transcript.utterances))
+        labels = {"harsh_turns": [], "interruption_turns": [], **session["labels"]}
+        out.append((LabelledCall(call_id=transcript.call.call_id, agent_id=None, labels=labels, turns=turns,
+                                 duration_s=transcript.duration_s, path=Path(labels_path)), transcript))
+    missing = set(sessions) - {call.call_id for call, _ in out}
+    if missing:
+        raise TranscriptError(f"{labels_path}: {len(missing)} labelled dialogue(s) not in {dialogues_path} "
+                              f"(e.g. {sorted(missing)[0]}); fix: point at the dialogues file the labels were made on")
+    return out
+
+
+def evaluate_dialogues(labels_path: Path, dialogues_path: Path, rulebook: Rulebook | None = None,
+                       options: RuleOptions = RuleOptions(),
+                       label_rules: Mapping[str, tuple[str, ...]] = DEFAULT_LABEL_RULES) -> EvalReport:
+    """:func:`evaluate_calls` for labelled text dialogues (see :func:`load_dialogue_labels`)."""
+    rulebook = rulebook or load_rulebook()
+    report = EvalReport(source="reference")
+    for call, transcript in load_dialogue_labels(labels_path, dialogues_path):
         score_call(report, call, assess(transcript, rulebook, options), label_rules)
     return report
 

@@ -302,10 +302,18 @@ class CallQA:
     schema_version: str = QA_SCHEMA_VERSION
     checks: dict[str, str] = field(default_factory=dict)
     """Per rule id: "pass", "fail" or "not_applicable" (e.g. no complaint, so no apology was needed)."""
+    resolution_confidence: float = 1.0
+    """How sure ``resolution`` is (0-1); an unresolved outcome below the rulebook's threshold is needs_review."""
+    resolution_utterances: tuple[int, ...] = ()
+    """Indices of the utterances ``resolution`` rests on."""
+    acts: tuple[dict, ...] = ()
+    """Dialogue acts per utterance that has any: ``{"index", "speaker", "acts": [{"act", "score", "evidence"}]}``."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["findings"] = [f.to_dict() for f in self.findings]
+        data["resolution_utterances"] = list(self.resolution_utterances)
+        data["acts"] = [dict(a) for a in self.acts]
         return data
 
     @classmethod
@@ -313,4 +321,6 @@ class CallQA:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in known}
         values["findings"] = tuple(Finding.from_dict(f) for f in data.get("findings", ()))
+        values["resolution_utterances"] = tuple(data.get("resolution_utterances", ()))
+        values["acts"] = tuple(data.get("acts", ()))
         return cls(**values)

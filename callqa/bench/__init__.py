@@ -31,6 +31,7 @@ SECTIONS: dict[str, Callable[[BenchContext], list[dict]]] = {
     "real_speech": _optional_section("callqa.bench.asr", "bench_real_speech"),
     "stereo": _optional_section("callqa.bench.asr", "bench_stereo"),
     "rules": _optional_section("callqa.bench.rules", "bench_rules"),  # label F1, speed, real text
+    "real_dev": _optional_section("callqa.bench.real_dev", "bench_real_dev"),  # JDDC dev labels, real-style calls
     # diarization agent: DER, role accuracy, word attribution and speed on the mono8k files
     "diarization": _optional_section("callqa.bench.diarization", "bench_diarization"),
     # review workspace: page latency p50/p95 with the 40 eval calls, 20 concurrent clients for 60 s

@@ -6,8 +6,9 @@ complained) and the findings behind a ``fail``, each with evidence a team lead c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from pipeline.acts import OutcomeOptions, call_outcome
 from pipeline.rules.context import CallContext
 from pipeline.rules.rulebook import Rule
 from pipeline.rules.text import Hit, TextView, load_tokenizer, tokens_with_spans
@@ -198,14 +199,30 @@ def _token_refusals(rule: Rule, view: TextView, user_dict) -> list[Hit]:
     return hits
 
 
+def _excused(rule: Rule, ctx: CallContext, i: int) -> bool:
+    """A refusal with a reason (因为, 由于) or an apology/alternative act in it is not harsh."""
+    spec, view = rule.spec, ctx.views[i]
+    if rule.sets["reasons"] and rule.sets["reasons"].search(view):
+        return True
+    return bool(spec.excuse_acts) and ctx.act(i, spec.excuse_acts) is not None
+
+
 def check_negation(rule: Rule, ctx: CallContext, user_dict=None) -> Outcome:
+    spec = rule.spec
     findings = []
-    for i in ctx.utterances_of(rule.spec.speaker):
+    for i in ctx.utterances_of(spec.speaker):
         kind, hits = harsh_hits(rule, ctx.views[i], user_dict)
-        if hits:
+        pattern = _pattern(hits[0]) if hits else ""
+        if kind == "refusal" and _excused(rule, ctx, i):
+            kind = ""
+        if not kind and spec.refusal_acts:
+            refusal = ctx.act(i, spec.refusal_acts, spec.min_act_score)
+            if (refusal is not None and not _excused(rule, ctx, i) and not rule.sets["softeners"].search(ctx.views[i])
+                    and not rule.sets["alternatives"].search(ctx.views[i])):
+                kind, pattern = "refusal", f"{refusal.name}: {refusal.evidence}"
+        if kind:
             what = "forbidden service phrase" if kind == "forbidden" else "refusal without a softener or alternative"
-            findings.append(finding(rule, ctx, [i], pattern=_pattern(hits[0]),
-                                    message=f"{what} {hits[0].pattern!r}"))
+            findings.append(finding(rule, ctx, [i], pattern=pattern, message=f"{what} {pattern!r}"))
     return Outcome("fail" if findings else "pass", tuple(findings))
 
 
@@ -214,37 +231,65 @@ def check_response(rule: Rule, ctx: CallContext) -> Outcome:
     spec = rule.spec
     trigger, exceptions, respond = rule.sets["trigger"], rule.sets["trigger_exceptions"], rule.sets["respond"]
     respond_turns = ctx.turns_of(spec.respond_speaker)
-    first_unanswered: tuple[int, Hit, list[int]] | None = None
+    first_unanswered: tuple[int, str, list[int]] | None = None
     for i in ctx.utterances_of(spec.trigger_speaker):
-        hits = trigger.find_all(ctx.views[i])
+        hits = trigger.find_all(ctx.views[i]) if trigger else []
         if hits and exceptions:
             masks = exceptions.find_all(ctx.views[i])
             hits = [h for h in hits if not _suppressed(h, masks)]
-        if not hits:
+        why = hits[0].pattern if hits else ""
+        if not why and spec.trigger_acts:
+            act = ctx.act(i, spec.trigger_acts, spec.min_act_score)
+            if act is not None and act.name in spec.reaction_exempt_acts and _after_act(ctx, i, spec.reaction_to_acts):
+                act = ctx.act(i, [a for a in spec.trigger_acts if a not in spec.reaction_exempt_acts],
+                              spec.min_act_score)
+            why = f"{act.name}: {act.evidence}" if act is not None else ""
+        if not why:
             continue
         t = ctx.turn_of_utterance(i)
         window = [r for r in respond_turns if (r >= t if spec.include_trigger_turn else r > t)][:spec.within_turns]
         for r in window:
-            answer = respond.search(ctx.turn_view(r))
+            answer = respond.search(ctx.turn_view(r)) if respond else None
             if answer is not None:
-                return Outcome("pass", evidence=f"{hits[0].pattern} -> {_pattern(answer)}")
+                return Outcome("pass", evidence=f"{why} -> {_pattern(answer)}")
+            if spec.respond_acts:
+                act_answer = ctx.turn_act(r, spec.respond_acts, spec.min_act_score)
+                if act_answer is not None:
+                    return Outcome("pass", evidence=f"{why} -> {act_answer[1].name}: {act_answer[1].evidence}")
         if first_unanswered is None:
-            first_unanswered = (i, hits[0], window)
+            first_unanswered = (i, why, window)
     if first_unanswered is None:
         return NOT_APPLICABLE
-    i, hit, window = first_unanswered
+    i, why, window = first_unanswered
     end_s = ctx.turns[window[-1]].end_s if window else None
-    return Outcome("fail", (finding(rule, ctx, [i], pattern=hit.pattern, end_s=end_s,
-                                    message=f"{spec.trigger_speaker} said {hit.pattern!r}; no "
+    return Outcome("fail", (finding(rule, ctx, [i], pattern=why, end_s=end_s,
+                                    message=f"{spec.trigger_speaker} said {why!r}; no "
                                             f"{spec.respond_speaker} response in the next "
                                             f"{spec.within_turns} turn(s)"),))
 
 
+def _after_act(ctx: CallContext, index: int, names) -> bool:
+    """True when an utterance of the other side before ``index`` has one of the acts ``names``."""
+    if not names:
+        return False
+    speaker = ctx.utterances[index].speaker
+    for i in ctx.order:
+        if i == index:
+            return False
+        if ctx.utterances[i].speaker != speaker and ctx.views[i].compact and ctx.act(i, names, 0.75):
+            return True
+    return False
+
+
 # --- holds -----------------------------------------------------------------------------------
-def find_holds(rule: Rule, ctx: CallContext) -> list[tuple[int, float, float]]:
-    """(utterance before the hold, hold start s, hold end s) for every hold in the call."""
+def find_holds(rule: Rule, ctx: CallContext) -> list[tuple[int, float, float, int | None]]:
+    """(utterance before the hold, hold start s, hold end s, returning utterance or None) for every hold.
+
+    Silences are holds as before; with acts, so is an announced hold of any length (``min_hold_s``):
+    an announce act (稍等, 我查一下) whose next utterance of the speaker is a return act (查到了).
+    """
     spec = rule.spec
-    holds = []
+    holds: list[tuple[int, float, float, int | None]] = []
     for gap in ctx.gaps:
         if gap.duration_s < spec.announced_gap_s:
             continue
@@ -254,10 +299,61 @@ def find_holds(rule: Rule, ctx: CallContext) -> list[tuple[int, float, float]]:
         announced = any(rule.sets["hold_phrases"].search(ctx.views[j]) for j in recent)
         last_is_speaker = ctx.utterances[gap.before].speaker == spec.speaker or spec.speaker == "any"
         if gap.duration_s >= spec.min_gap_s and (last_is_speaker or announced):
-            holds.append((recent[-1], gap.start_s, gap.end_s))
+            holds.append((recent[-1], gap.start_s, gap.end_s, None))
         elif announced:
-            holds.append((recent[-1], gap.start_s, gap.end_s))
+            holds.append((recent[-1], gap.start_s, gap.end_s, None))
+    if spec.announce_acts and spec.return_acts:
+        silent = {before for before, *_ in holds}
+        for i, j in _announced_returns(rule, ctx):
+            start_s = ctx.utterances[i].end_s
+            end_s = start_s if i == j else ctx.utterances[j].start_s  # i == j: returned in the same message
+            if i not in silent and (i == j or end_s - start_s >= spec.min_hold_s) and not any(
+                    s <= start_s < e for _, s, e, _ in holds):
+                holds.append((i, start_s, max(start_s, end_s), j))
+        holds.sort(key=lambda h: h[1])
     return holds
+
+
+def _announced_returns(rule: Rule, ctx: CallContext) -> list[tuple[int, int]]:
+    """(announce, return) utterance pairs: the speaker announces a wait or a look-up and comes back
+    with its next utterance, the other side saying at most a short 好的/嗯 in between.
+
+    A customer who answers with information (the order number the agent asked for) turns the
+    look-up into an ordinary exchange, not a hold.
+    """
+    spec = rule.spec
+    text_only = spec.text_returns and _untimed(ctx)
+    pairs = []
+    pending: int | None = None
+    for i in ctx.order:
+        if not ctx.views[i].compact:
+            continue
+        mine = spec.speaker == "any" or ctx.utterances[i].speaker == spec.speaker
+        if not mine:
+            # on a call, a customer answering with information ends the look-up; in a chat the
+            # customer keeps typing while the agent looks
+            if pending is not None and not text_only and len(ctx.views[i].compact) > spec.max_reply_chars:
+                pending = None
+            continue
+        announce = ctx.act(i, spec.announce_acts)
+        if pending is not None and (ctx.act(i, spec.return_acts) is not None or (announce is None and (
+                text_only or spec.unmarked_return_min_s is not None
+                and ctx.utterances[i].start_s - ctx.utterances[pending].end_s >= spec.unmarked_return_min_s))):
+            pairs.append((pending, i))
+        pending = i if announce is not None else None
+        if announce is not None and text_only:
+            # a chat message that announces a look-up and then gives its result: the wait was before sending
+            hits = rule.sets["hold_phrases"].find_all(ctx.views[i]) if rule.sets["hold_phrases"] else []
+            end = max([announce.end] + [h.end for h in hits])
+            if len(ctx.views[i].compact) - end >= spec.inline_return_chars:
+                pairs.append((i, i))
+                pending = None
+    return pairs
+
+
+def _untimed(ctx: CallContext) -> bool:
+    """Text dialogues (chat logs) carry synthetic times: no pause can tell a hold."""
+    return ctx.transcript.model == "text" or ctx.transcript.roles.method == "text"
 
 
 def _recent_utterances(ctx: CallContext, before: int, scope: str, lookback: int = 2) -> list[int]:
@@ -274,18 +370,24 @@ def check_hold(rule: Rule, ctx: CallContext) -> Outcome:
     findings = []
     evidence = []
     speaker_turns = ctx.turns_of(rule.spec.speaker)
-    for before, start_s, end_s in holds:
-        after = [t for t in speaker_turns if ctx.turns[t].start_s >= end_s - 0.01][:rule.spec.within_turns]
-        answer = next((h for t in after if (h := rule.sets["thanks"].search(ctx.turn_view(t)))), None)
+    for before, start_s, end_s, back in holds:
+        if back is not None:  # announced hold: the returning utterance and the rest of its turn
+            turn = ctx.turns[ctx.turn_of_utterance(back)]
+            back_views = [ctx.views[i] for i in turn.indices[turn.indices.index(back):]]
+            answer = next((h for v in back_views if (h := rule.sets["thanks"].search(v))), None)
+            anchor = [back]
+        else:
+            after = [t for t in speaker_turns if ctx.turns[t].start_s >= end_s - 0.01][:rule.spec.within_turns]
+            answer = next((h for t in after if (h := rule.sets["thanks"].search(ctx.turn_view(t)))), None)
+            anchor = list(ctx.turns[after[0]].indices) if after else [before]
         if answer is not None:
             evidence.append(f"{end_s - start_s:.0f} s hold -> {_pattern(answer)}")
             continue
-        anchor = list(ctx.turns[after[0]].indices) if after else [before]
         findings.append(finding(rule, ctx, anchor, pattern=f"hold {end_s - start_s:.1f} s",
                                 message=f"no thanks or apology for the wait after a {end_s - start_s:.0f} s "
                                         f"hold ({start_s:.1f}-{end_s:.1f} s)"))
     return Outcome("fail" if findings else "pass", tuple(findings), evidence="; ".join(evidence),
-                   extra={"holds": len(holds), "hold_s": sum(e - s for _, s, e in holds)})
+                   extra={"holds": len(holds), "hold_s": sum(e - s for _, s, e, _ in holds)})
 
 
 # --- interruptions ---------------------------------------------------------------------------
@@ -293,15 +395,19 @@ def check_overlap(rule: Rule, ctx: CallContext) -> Outcome:
     spec = rule.spec
     others = ctx.utterances_of(spec.other)
     findings = []
+    closing = {i for t in ctx.turns_of(spec.speaker)[-spec.closing_turns:] for i in ctx.turns[t].indices}
     for i in ctx.utterances_of(spec.speaker):
         view = ctx.views[i]
         if len(view.compact) <= spec.backchannel_max_chars and rule.sets["backchannels"].search(view):
             continue
+        in_closing = spec.closing_acts and i in closing
         start, end = ctx.speech[i]
         for j in others:
             o_start, o_end = ctx.speech[j]
             if j == i or not (o_start < start < o_end):
                 continue
+            if in_closing and (ctx.act(i, spec.closing_acts) or ctx.act(j, spec.closing_acts)):
+                break  # overlapping goodbyes at the end of a call are no interruption
             overlap = min(o_end, end) - start
             if overlap >= spec.min_overlap_s:
                 findings.append(finding(rule, ctx, [i], pattern=f"overlap {overlap:.1f} s",
@@ -371,6 +477,74 @@ def check_order(rule: Rule, ctx: CallContext) -> Outcome:
 # --- resolution ------------------------------------------------------------------------------
 def classify_resolution(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None]:
     """(resolution, evidence, unresolved finding or None)."""
+    resolution, evidence, f, _ = resolve_call(rule, ctx)
+    return resolution, evidence, f
+
+
+def resolve_call(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None, dict]:
+    """(resolution, evidence, unresolved finding or None, extra: confidence and evidence utterances)."""
+    if rule.spec.use_acts and ctx.tagger is not None:
+        return _resolve_with_acts(rule, ctx)
+    resolution, evidence, f = _resolve_by_phrases(rule, ctx)
+    return resolution, evidence, f, {}
+
+
+def _commitments(rule: Rule, ctx: CallContext) -> list[tuple[int, str]]:
+    sets = rule.sets
+    out = []
+    for i in ctx.utterances_of("agent"):
+        view = ctx.views[i]
+        action = sets["commitment_actions"].search(view)
+        if action is None:
+            continue
+        when = sets["deadlines"].search(view) or (sets["tickets"].search(view) if sets["tickets"] else None)
+        if when is not None:
+            out.append((i, f"{action.pattern} + {when.pattern}"))
+    return out
+
+
+def _unresolved_cues(rule: Rule, ctx: CallContext, closing: list[int]) -> list[tuple[int, str]]:
+    sets = rule.sets
+    candidates = set(closing)
+    if sets["agent_unresolved_cues"]:
+        candidates.update(ctx.utterances_of("agent"))
+    out = []
+    for i in sorted(candidates, key=ctx.order.index):
+        cues = sets["unresolved_cues"] if ctx.utterances[i].speaker != "agent" else sets["agent_unresolved_cues"]
+        hit = cues.search(ctx.views[i]) if cues else None
+        if hit is None:
+            continue
+        if sets["unresolved_exceptions"] and sets["unresolved_exceptions"].search(ctx.views[i]):
+            continue
+        out.append((i, hit.pattern))
+    return out
+
+
+def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None, dict]:
+    spec = rule.spec
+    closing = [i for t in ctx.turns_of("customer")[-spec.closing_turns:] for i in ctx.turns[t].indices]
+    waiting = rule.sets["unresolved_exceptions"]
+    stance = [i for i in closing if not (waiting and waiting.search(ctx.views[i]))]  # 等你们电话: waiting, not giving up
+    utterances = [(i, ctx.utterances[i].speaker, ctx.acts(i)) for i in ctx.order if ctx.views[i].compact]
+    options = OutcomeOptions(give_up_min_score=spec.give_up_min_score,
+                             commitment_min_score=spec.commitment_min_score,
+                             refusal_min_score=spec.refusal_min_score,
+                             open_refusal_confidence=spec.open_refusal_confidence)
+    outcome = call_outcome(utterances, stance, options, commitments=_commitments(rule, ctx),
+                           unresolved_cues=_unresolved_cues(rule, ctx, closing))
+    extra = {"confidence": outcome.confidence, "utterances": outcome.evidence}
+    quoted = "; ".join(f"{ctx.utterances[i].speaker} [{i}]: {ctx.utterances[i].text}" for i in outcome.evidence)
+    evidence = f"{outcome.reason} | {quoted}" if quoted else outcome.reason
+    if outcome.resolution != "unresolved":
+        return outcome.resolution, evidence, None, extra
+    f = finding(rule, ctx, list(outcome.evidence), pattern=outcome.reason,
+                message=f"the issue is left unresolved ({outcome.reason}); confidence {outcome.confidence:.2f}")
+    if outcome.confidence < spec.review_below:
+        f = replace(f, needs_review=True)
+    return "unresolved", evidence, f, extra
+
+
+def _resolve_by_phrases(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None]:
     sets = rule.sets
     last_commit: tuple[int, str] | None = None
     for i in ctx.utterances_of("agent"):
@@ -407,9 +581,9 @@ def classify_resolution(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding
 
 
 def check_resolution(rule: Rule, ctx: CallContext) -> Outcome:
-    resolution, evidence, f = classify_resolution(rule, ctx)
+    resolution, evidence, f, extra = resolve_call(rule, ctx)
     return Outcome("fail" if f else "pass", (f,) if f else (), evidence=evidence,
-                   extra={"resolution": resolution})
+                   extra={"resolution": resolution, **{f"resolution_{k}": v for k, v in extra.items()}})
 
 
 CHECKS: dict[str, Callable[..., Outcome]] = {

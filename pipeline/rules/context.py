@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pipeline.acts import Act, ActTagger
 from pipeline.rules.text import TextView
 from pipeline.types import Transcript, Utterance
 
@@ -66,16 +67,45 @@ class CallContext:
     gaps: tuple[Gap, ...]
     speech: tuple[tuple[float, float], ...]
     """Per utterance, (start, end) of its words that carry speech (see :func:`speech_bounds`)."""
+    tagger: ActTagger | None = None
+    """The rulebook's dialogue-act tagger (None: the rulebook has no ``acts:`` section)."""
     _turn_views: dict[int, TextView] = field(default_factory=dict)
+    _acts: dict[int, tuple[Act, ...]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, transcript: Transcript, options: RuleOptions, merge_gap_s: float) -> CallContext:
+    def build(cls, transcript: Transcript, options: RuleOptions, merge_gap_s: float,
+              tagger: ActTagger | None = None) -> CallContext:
         utterances = tuple(transcript.utterances)
         views = tuple(TextView(u.text) for u in utterances)
         order = tuple(sorted(range(len(utterances)), key=lambda i: (utterances[i].start_s, utterances[i].end_s)))
         return cls(transcript=transcript, options=options, utterances=utterances, views=views, order=order,
                    turns=_turns(utterances, order, views, merge_gap_s), gaps=_gaps(utterances, order),
-                   speech=tuple(speech_bounds(u) for u in utterances))
+                   speech=tuple(speech_bounds(u) for u in utterances), tagger=tagger)
+
+    # --- dialogue acts ------------------------------------------------------------------------
+    def acts(self, index: int) -> tuple[Act, ...]:
+        """The dialogue acts of utterance ``index`` (tagged on first use, once per call)."""
+        found = self._acts.get(index)
+        if found is None:
+            found = self.tagger.tag(self.views[index].compact, self.utterances[index].speaker) if self.tagger else ()
+            self._acts[index] = found
+        return found
+
+    def act(self, index: int, names, min_score: float = 0.0) -> Act | None:
+        """The surest of ``names`` among the utterance's acts, if one scores at least ``min_score``."""
+        best = None
+        for a in self.acts(index):
+            if a.name in names and a.score >= min_score and (best is None or a.score > best.score):
+                best = a
+        return best
+
+    def turn_act(self, t: int, names, min_score: float = 0.0) -> tuple[int, Act] | None:
+        """(utterance, act) for the first utterance of turn ``t`` with one of ``names``."""
+        for i in self.turns[t].indices:
+            a = self.act(i, names, min_score)
+            if a is not None:
+                return i, a
+        return None
 
     # --- selections ---------------------------------------------------------------------------
     def utterances_of(self, scope: str) -> list[int]:

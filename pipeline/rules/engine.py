@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from pipeline.rules.checks import CHECKS, Outcome, classify_resolution, find_holds, speech_rate_cpm
+from pipeline.rules.checks import CHECKS, Outcome, find_holds, resolve_call, speech_rate_cpm
 from pipeline.rules.context import CallContext, RuleOptions
 from pipeline.rules.rulebook import Rule, Rulebook
 from pipeline.types import CallQA, Finding, Transcript
@@ -35,7 +35,7 @@ def run_rules(transcript: Transcript, rulebook: Rulebook, options: RuleOptions =
     if unknown:
         logger.warning("disabled rule id(s) %s are not in rulebook %s %s", sorted(unknown), rulebook.id,
                        rulebook.version)
-    ctx = CallContext.build(transcript, options, rulebook.turn_merge_gap_s)
+    ctx = CallContext.build(transcript, options, rulebook.turn_merge_gap_s, rulebook.acts)
     outcomes: dict[str, Outcome] = {}
     for rule in rulebook.rules.values():
         if not rule.enabled or rule.id in options.disabled:
@@ -64,7 +64,7 @@ def assess(transcript: Transcript, rulebook: Rulebook, options: RuleOptions = Ru
     run = run_rules(transcript, rulebook, options)
     ctx = run.context
     findings = run.findings
-    resolution, evidence = _resolution(run, rulebook)
+    resolution, evidence, extra = _resolution(run, rulebook)
     metrics = call_metrics(run, rulebook)
     no_agent = not ctx.utterances_of("agent")
     return CallQA(
@@ -80,19 +80,35 @@ def assess(transcript: Transcript, rulebook: Rulebook, options: RuleOptions = Ru
         needs_review=bool(transcript.roles.needs_review or no_agent or any(f.needs_review for f in findings)),
         metrics=metrics,
         checks={rule_id: outcome.status for rule_id, outcome in run.outcomes.items()},
+        resolution_confidence=float(extra.get("confidence", 1.0)),
+        resolution_utterances=tuple(extra.get("utterances", ())),
+        acts=call_acts(ctx),
     )
 
 
-def _resolution(run: RuleRun, rulebook: Rulebook) -> tuple[str, str]:
+def call_acts(ctx: CallContext) -> tuple[dict, ...]:
+    """Per utterance with acts: ``{"index", "speaker", "acts": [{"act", "score", "evidence"}]}``."""
+    if ctx.tagger is None:
+        return ()
+    out = []
+    for i in ctx.order:
+        acts = ctx.acts(i) if ctx.views[i].compact else ()
+        if acts:
+            out.append({"index": i, "speaker": ctx.utterances[i].speaker, "acts": [a.to_dict() for a in acts]})
+    return tuple(out)
+
+
+def _resolution(run: RuleRun, rulebook: Rulebook) -> tuple[str, str, dict]:
     for rule_id, outcome in run.outcomes.items():
         if "resolution" in outcome.extra:
-            return outcome.extra["resolution"], outcome.evidence
+            extra = {k[len("resolution_"):]: v for k, v in outcome.extra.items() if k.startswith("resolution_")}
+            return outcome.extra["resolution"], outcome.evidence, extra
     # The resolution rule is switched off: still classify (it is call metadata), without a finding.
     rule = next((r for r in rulebook.rules.values() if r.type == "resolution"), None)
     if rule is None:
-        return "resolved", "rulebook has no resolution rule"
-    resolution, evidence, _ = classify_resolution(rule, run.context)
-    return resolution, evidence
+        return "resolved", "rulebook has no resolution rule", {}
+    resolution, evidence, _, extra = resolve_call(rule, run.context)
+    return resolution, evidence, extra
 
 
 def call_metrics(run: RuleRun, rulebook: Rulebook) -> dict[str, float]:
@@ -117,7 +133,7 @@ def call_metrics(run: RuleRun, rulebook: Rulebook) -> dict[str, float]:
         "dead_air_s": round(sum(long_gaps), 3),
         "longest_silence_s": round(max((g.duration_s for g in ctx.gaps), default=0.0), 3),
         "holds": float(len(holds)),
-        "hold_s": round(sum(end - start for _, start, end in holds), 3),
+        "hold_s": round(sum(end - start for _, start, end, _ in holds), 3),
         "interruptions": float(overlaps),
         "escalated": 1.0 if any(o.findings for o in escalation) else 0.0,
         "agent_turns": float(len(ctx.turns_of("agent"))),

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from pipeline.acts import ActsSpecError, ActTagger, compile_acts
 from pipeline.errors import RulebookError
 from pipeline.normalize import compact_text
 from pipeline.rules.schema import RULE_TYPES, RulebookSpec, line_of, load_yaml
@@ -32,7 +33,7 @@ _PHRASE_FIELDS: dict[str, dict[str, int]] = {
     "required_phrases": {},  # `require` groups are handled separately (_PASS)
     "phrases": {"phrases": _FIRE, "exceptions": _PASS},
     "negation": {"forbidden": _FIRE, "refusal": _FIRE, "polite": _PASS, "softeners": _PASS,
-                 "alternatives": _PASS},
+                 "alternatives": _PASS, "reasons": _PASS},
     "response": {"trigger": _FIRE, "trigger_exceptions": _PASS, "respond": _PASS},
     "hold": {"hold_phrases": _PASS, "thanks": _PASS},
     "overlap": {"backchannels": _PASS},
@@ -86,6 +87,8 @@ class Rulebook:
     path: Path | None
     sha256: str
     title: str = ""
+    acts: ActTagger | None = None
+    """The compiled ``acts:`` section (dialogue acts per utterance), or None without one."""
 
     @property
     def enabled_rules(self) -> tuple[Rule, ...]:
@@ -136,6 +139,12 @@ def parse_rulebook(text: str, *, path: Path | None = None) -> Rulebook:
     except ValidationError as e:
         raise RulebookError(_format_validation(e, data, tree, where)) from e
     ctx = _Ctx(where=where, tree=tree, data=data, lexicons=spec.lexicons)
+    acts = None
+    if spec.acts is not None:
+        try:
+            acts = compile_acts(spec.acts)
+        except ActsSpecError as e:
+            raise RulebookError(f"{where}:{line_of(tree, ('acts',) + e.loc)}: acts: {e}") from e
     rules: dict[str, Rule] = {}
     for index, rule_spec in enumerate(spec.rules):
         line = line_of(tree, ("rules", index))
@@ -144,6 +153,7 @@ def parse_rulebook(text: str, *, path: Path | None = None) -> Rulebook:
                                 f"{rules[rule_spec.id].line}); fix: give every rule a unique id")
         rules[rule_spec.id] = _compile_rule(rule_spec, index, line, ctx)
     _check_rule_semantics(rules, ctx)
+    _check_act_references(rules, acts, ctx)
     user_dict = None
     if spec.settings.user_dict:
         base = path.parent if path else DEFAULT_RULEBOOK.parent
@@ -157,7 +167,7 @@ def parse_rulebook(text: str, *, path: Path | None = None) -> Rulebook:
     return Rulebook(id=spec.id, version=spec.version, language=spec.language,
                     rules=rules, turn_merge_gap_s=spec.settings.turn_merge_gap_s,
                     user_dict=user_dict, path=path, sha256=hashlib.sha256(text.encode()).hexdigest(),
-                    title=title)
+                    title=title, acts=acts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +273,28 @@ def _compile_rule(spec: Any, index: int, line: int | None, ctx: _Ctx) -> Rule:
                 severity=spec.severity, weight=spec.weight, category=spec.category, fatal=spec.fatal,
                 enabled=spec.enabled, line=line, spec=spec, sets=sets,
                 tokens=tokens)
+
+
+_ACT_FIELDS = ("trigger_acts", "respond_acts", "reaction_exempt_acts", "reaction_to_acts", "announce_acts", "return_acts", "refusal_acts", "excuse_acts",
+               "closing_acts")
+
+
+def _check_act_references(rules: dict[str, Rule], acts: ActTagger | None, ctx: _Ctx) -> None:
+    """Every act a rule names is defined in the ``acts:`` section."""
+    known = set(acts.names) if acts is not None else set()
+    for index, rule in enumerate(rules.values()):
+        for name in _ACT_FIELDS:
+            for k, act in enumerate(getattr(rule.spec, name, ())):
+                if act not in known:
+                    line = line_of(ctx.tree, ("rules", index, name, k))
+                    raise RulebookError(f"{ctx.where}:{line}: rule '{rule.id}': {name}: unknown act {act!r}; fix: "
+                                        f"define it under acts.definitions (known: {', '.join(sorted(known)) or 'none'})")
+        if rule.type == "response" and not (rule.spec.trigger or rule.spec.trigger_acts):
+            raise RulebookError(f"{ctx.where}:{rule.line}: rule '{rule.id}': neither trigger nor trigger_acts; fix: "
+                                f"give at least one")
+        if rule.type == "response" and not (rule.spec.respond or rule.spec.respond_acts):
+            raise RulebookError(f"{ctx.where}:{rule.line}: rule '{rule.id}': neither respond nor respond_acts; fix: "
+                                f"give at least one")
 
 
 def _check_rule_semantics(rules: dict[str, Rule], ctx: _Ctx) -> None:

@@ -27,6 +27,8 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.acts.schema import ActsSpec
+
 Severity = Literal["critical", "major", "minor", "info"]
 Category = Literal["courtesy", "language", "resolution", "process"]
 SpeakerScope = Literal["agent", "customer", "any"]
@@ -103,6 +105,10 @@ class NegationRule(_RuleBase):
     complements: list[str] = []
     skip_tokens: list[str] = []
     max_skip: int = Field(2, ge=0, le=5)
+    refusal_acts: list[str] = Field([], description="Acts that are refusals (refusal_inability).")
+    excuse_acts: list[str] = Field([], description="Acts that soften a refusal (apology_empathy, alternative_offer).")
+    reasons: PhraseList = Field([], description="A refusal that gives a reason (因为, 由于) is not harsh.")
+    min_act_score: float = Field(0.75, ge=0, le=1)
     homophones: bool = True
 
 
@@ -115,10 +121,17 @@ class ResponseRule(_RuleBase):
 
     type: Literal["response"]
     trigger_speaker: SpeakerScope = "customer"
-    trigger: PhraseList = Field(min_length=1)
+    trigger: PhraseList = []
+    trigger_acts: list[str] = Field([], description="Acts of trigger_speaker that trigger (problem_report, ...).")
     trigger_exceptions: PhraseList = []
     respond_speaker: SpeakerScope = "agent"
-    respond: PhraseList = Field(min_length=1)
+    respond: PhraseList = []
+    respond_acts: list[str] = Field([], description="Acts of respond_speaker that answer (apology_empathy).")
+    min_act_score: float = Field(0.5, ge=0, le=1)
+    reaction_exempt_acts: list[str] = Field([], description="Trigger acts that do not count once the other side "
+                                                            "said one of reaction_to_acts (a customer echoing a "
+                                                            "refusal, 那就是办不了了, reports no new problem).")
+    reaction_to_acts: list[str] = []
     within_turns: int = Field(4, ge=1)
     include_trigger_turn: bool = False
     homophones: bool = True
@@ -126,13 +139,28 @@ class ResponseRule(_RuleBase):
 
 class HoldRule(_RuleBase):
     """A hold is a gap after a ``speaker`` utterance of ``min_gap_s``, or ``announced_gap_s`` after a
-    ``hold_phrases`` utterance; the speaker's next ``within_turns`` turns must contain ``thanks``."""
+    ``hold_phrases`` utterance, or (with acts) an ``announce_acts`` utterance answered by the speaker's
+    next turn being a ``return_acts`` one at least ``min_hold_s`` later, however short (稍等 ... 查到了);
+    the speaker's next ``within_turns`` turns must contain ``thanks``."""
 
     type: Literal["hold"]
     speaker: SpeakerScope = "agent"
     min_gap_s: float = Field(10.0, gt=0)
     announced_gap_s: float = Field(8.0, gt=0)
     hold_phrases: PhraseList = []
+    announce_acts: list[str] = []
+    return_acts: list[str] = []
+    min_hold_s: float = Field(0.0, ge=0, description="Shortest announced hold (announce act to return act).")
+    unmarked_return_min_s: float | None = Field(None, ge=0, description="After an announce, the speaker's next "
+                                                      "utterance this much later is a return even without a return "
+                                                      "act (查到了); None: only return acts end an announced hold.")
+    text_returns: bool = Field(True, description="In text dialogues (no real timing) the speaker's next message "
+                                                 "after an announce is its return, and a message that announces "
+                                                 "and then answers is a hold returned in the same message.")
+    inline_return_chars: int = Field(8, ge=1, description="Characters after the announce that make a message "
+                                                          "its own return (text dialogues).")
+    max_reply_chars: int = Field(6, ge=0, description="Between announce and return the other side may say this "
+                                                      "much (好的, 嗯嗯) without ending the hold.")
     thanks: PhraseList = Field(min_length=1)
     within_turns: int = Field(1, ge=1)
     homophones: bool = True
@@ -147,6 +175,9 @@ class OverlapRule(_RuleBase):
     min_overlap_s: float = Field(0.5, gt=0)
     backchannels: PhraseList = []
     backchannel_max_chars: int = Field(3, ge=0)
+    closing_acts: list[str] = Field([], description="Overlaps in the closing where either side says one of these "
+                                                    "(farewells, thanks) do not count.")
+    closing_turns: int = Field(2, ge=1, description="The closing: the agent's last this many turns.")
     homophones: bool = True
 
 
@@ -196,6 +227,14 @@ class ResolutionRule(_RuleBase):
     unresolved_exceptions: PhraseList = []
     agent_unresolved_cues: PhraseList = []
     closing_turns: int = Field(3, ge=1)
+    use_acts: bool = Field(True, description="Also read commitments, refusals and the customer's closing stance "
+                                             "from the dialogue acts (needs an acts: section).")
+    give_up_min_score: float = Field(0.8, ge=0, le=1)
+    commitment_min_score: float = Field(0.8, ge=0, le=1)
+    refusal_min_score: float = Field(0.75, ge=0, le=1)
+    open_refusal_confidence: float = Field(0.6, ge=0, le=1)
+    review_below: float = Field(0.65, ge=0, le=1, description="An unresolved outcome less sure than this is "
+                                                              "needs_review (its deduction waits for a reviewer).")
     homophones: bool = True
 
 
@@ -224,6 +263,7 @@ class RulebookSpec(_Strict):
     description: str = ""
     settings: Settings = Settings()
     lexicons: dict[str, PhraseList] = {}
+    acts: ActsSpec | None = None
     rules: list[RuleSpec] = Field(min_length=1)
 
     @field_validator("version", mode="before")

@@ -100,7 +100,7 @@ CALLS = [
             (C, "转诊证明我没有，那还是算了吧，这事就这样了，问题还是没解决。"),
             (A, "好的，如果还有其他问题，欢迎您再次来电。"),
         ],
-        "labels": {"opening_greeting": True, "closing_farewell": True, "apology": "not_needed",
+        "labels": {"opening_greeting": True, "closing_farewell": True, "apology": "present",
                    "hold_thanks": "not_needed", "harsh_turns": [], "interruption_turns": [],
                    "resolution": "unresolved"},
     },

@@ -1,0 +1,45 @@
+"""``callqa bench --section real_dev``: label F1, resolution accuracy and per-act F1 on the labelled
+real dev set (JDDC chat sessions, labels in ``tests/data/real_dev/jddc_labels.json``, text read from
+``shared/eval/real_text``) and on the real-style scripted calls (``tests/data/realstyle``).
+
+Sets that are not there (labels not merged yet, no shared data) are skipped with a row saying so.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from callqa.bench.rules import _report_rows, _row
+from pipeline.evaluate import EvalReport, evaluate_calls, evaluate_dialogues
+from pipeline.rules import load_rulebook
+
+REPO = Path(__file__).resolve().parents[2]
+JDDC_LABELS = REPO / "tests" / "data" / "real_dev" / "jddc_labels.json"
+REALSTYLE_CALLS = REPO / "tests" / "data" / "realstyle"
+TARGET = 0.85
+
+
+def bench_real_dev(context: Any) -> list[dict]:
+    shared_eval = Path(getattr(context, "shared_eval", context))
+    rulebook = load_rulebook()
+    rows: list[dict] = []
+    dialogues = shared_eval / "real_text" / "cs_dialogues.jsonl"
+    if JDDC_LABELS.is_file() and dialogues.is_file():
+        report = evaluate_dialogues(JDDC_LABELS, dialogues, rulebook)
+        rows += _rows(report, f"JDDC dev, {report.calls} sessions")
+    else:
+        rows.append(_row("real_dev: JDDC labels or dialogues not found (skipped)", 0, "", None))
+    if REALSTYLE_CALLS.is_dir() and any(REALSTYLE_CALLS.glob("*.ref.json")):
+        report = evaluate_calls(REALSTYLE_CALLS, rulebook)
+        rows += _rows(report, f"real-style, {report.calls} calls")
+    else:
+        rows.append(_row("real_dev: real-style fixtures not found (skipped)", 0, "", None))
+    return rows
+
+
+def _rows(report: EvalReport, source: str) -> list[dict]:
+    rows = [{**r, "target": f"≥ {TARGET:.2f}", "ok": r["value"] >= TARGET} if "resolution" in r["metric"] else r
+            for r in _report_rows(report, source, TARGET)]
+    for item in report.act_rows():
+        rows.append(_row(f"act F1 {item['act']} ({source})", item["f1"], "", None))
+    return rows
