@@ -147,7 +147,11 @@ def test_database_errors_become_store_errors(tmp_path):
     with open_store(f"sqlite:///{tmp_path / 'db.sqlite'}") as s:
         with s.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE scores")
-        with pytest.raises(StoreError, match="rolled back"):
+        with pytest.raises(StoreError, match="rolled back") as written:
             s.save_call(transcript("c1"), qa("c1"))
         with pytest.raises(StoreError, match="read failed"):
             s.calls_frame()
+    # One line naming the cause; no SQL echo with transcript values, no help link.
+    message = str(written.value)
+    assert "no such table: scores" in message
+    assert "\n" not in message and "[SQL" not in message and "sqlalche.me" not in message
