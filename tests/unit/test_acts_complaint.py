@@ -1,0 +1,198 @@
+"""Table-driven tests of the implicit problem and complaint patterns (issue 9) and of ritual
+formulas that are no empathy.
+
+Every pattern has three or more sentences it must match and two or more near misses it must
+not, Traditional script included. The sentences are written for these tests, across the
+registers the rulebook serves (telecom, banking, delivery, e-commerce, utilities), and are
+taken from no evaluation set.
+"""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.rules import assess, load_rulebook
+from pipeline.types import CallMeta, Transcript, Utterance
+
+A, C = "agent", "customer"
+
+# (act, pattern id): (sentences that must carry the act, near misses that must not)
+PATTERNS: dict[tuple[str, str], tuple[list[str], list[str]]] = {
+    ("problem_report", "quantity_short"): (
+        ["我订了三箱水，怎么只收到两箱？", "充了一百块，只到账五十。", "说好退二百，结果才退了80。",
+         "買了兩件衣服，就收到一件。"],
+        ["我只有一个问题想问下。", "只要一张发票就行。", "我就一个号码。"],
+    ),
+    ("problem_report", "nobody_came"): (
+        ["报修三天了也没人来。", "返厂维修一直没有人上门取件。", "申请了退款没人处理啊。", "到現在都沒人聯繫我。"],
+        ["我家白天没人在。", "没人的时候放快递柜就行。"],
+    ),
+    ("problem_report", "option_missing"): (
+        ["APP里没有申请退款的选项。", "我想取消，可是没这个按钮啊。", "页面上没有任何入口。", "手機上沒有確認收貨的選項。"],
+        ["有没有自助退款的选项？", "请问在哪个按钮里改地址？"],
+    ),
+    ("problem_report", "item_not_seen"): (
+        ["快递单号查不到物流。", "我在邮箱里没看到发票。", "订单里找不到退款记录。", "驗證碼一直收不到，短信也沒顯示。"],
+        ["发票在哪里可以看到？", "我想查一下物流。", "有没有看到发票的地方？"],
+    ),
+    ("problem_report", "amount_question"): (
+        ["为什么退给我的只有三十块？", "为啥要收我20块手续费？", "怎么扣了我一百五？", "為什麼需要交50元的押金？"],
+        ["为什么要实名认证？", "怎么办理五十八的套餐？", "为什么要填身份证？"],
+    ),
+    ("problem_report", "contrary"): (
+        ["我已经退了会员，但是并没有退款。", "我没签收，订单却显示已签收。", "已经交了钱可是还没开通。", "說是今天到，但是還沒到。"],
+        ["但是没关系，不着急。", "并没有什么问题，就是问问。", "可是不知道怎么操作。"],
+    ),
+    ("problem_report", "already_late"): (
+        ["今天都八号了。", "都三天了，师傅还不来。", "都十点了还没送到。", "都兩個星期了。"],
+        ["一共要三天吗？", "我八号在家。"],
+    ),
+    ("problem_report", "ever_since"): (
+        ["从早上就这样，一直上不了网。", "自从换了套餐就一直没信号。", "从昨天到现在打不通。", "從上週開始就這樣了。"],
+        ["从明天开始生效吗？", "从哪里可以下载？"],
+    ),
+    ("problem_report", "time_since_gap"): (
+        ["申请了三天货还没出库。", "退款提交两周了钱都没到。", "报修五天了师傅也没来。", "交費兩天了寬帶還是沒恢復。"],
+        ["三天内还没收到可以找你们吗？", "两个小时后还没到的话我再打。"],
+    ),
+    ("problem_report", "malfunction"): (
+        ["灶台打不着火了。", "订单记录查不到了。", "网页上那一步过不去。", "手機一直撥不通。"],
+        ["周六的课还上不上？", "这个还用不用交钱？"],
+    ),
+    ("problem_report", "fault_word"): (
+        ["收到的镜子是碎的。", "马桶盖板松动了。", "燃气表屏幕不亮了。", "新買的手機有點毛病。"],
+        ["这款手机没毛病吧？", "我家的网没坏，就是想换个套餐。"],
+    ),
+    ("complaint", "too_bad"): (
+        ["你们发货也太慢了。", "修个宽带要这么久？", "这服务真差。", "退個款這麼麻煩。"],
+        ["没那么久吧，一般两天。", "不会太麻烦您吧？", "不太方便说。"],
+    ),
+    ("complaint", "again_and_again"): (
+        ["我天天催你们都没用。", "我反复打电话问了。", "连续反馈三天了。", "我好幾次投訴都沒人管。"],
+        ["我每天打卡上班。", "反复确认一下地址。"],
+    ),
+    ("complaint", "how_long_still"): (
+        ["这个要审核到啥时候？", "还要等到什么时候？", "我的订单到底怎么了？", "到底是什麼情況？"],
+        ["这张卡能用到什么时候？", "会员有效期到什么时候？"],
+    ),
+}
+
+# Not a problem at all: plain questions, hypotheticals, the customer's own slips.
+NOT_A_PROBLEM = [
+    "我地址打错了，能改一下吗？订单里看不到了。",
+    "颜色选错了，想换个颜色。",
+    "不是质量问题，是我自己摔坏的。",
+    "如果保修期内坏掉的话怎么办？",
+    "我昨天下错了码数，刚申请了退款。",
+    "為什麼要實名？",
+]
+
+# Ritual formulas an agent says anyway: no apology or empathy.
+NOT_EMPATHY = [
+    "谢谢您的体谅，还有其他可以帮您的吗？",
+    "怠慢之处请您谅解。",
+    "您放心，我并未离线。",
+    "师傅您辛苦了，再见。",
+    "感謝您的理解。",
+]
+EMPATHY = [
+    "非常抱歉，给您添麻烦了。",
+    "理解您的心情，我马上帮您催一下。",
+    "您放心，我这边马上帮您处理。",
+    "真的很报歉，让您久等了。",
+    "請您諒解，我們一定盡快處理。",
+]
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return load_rulebook().acts
+
+
+def _acts(tagger, speaker, text):
+    return {a.name: a for a in tagger.tag_text(text, speaker)}
+
+
+ROWS = [(act, pid, text) for (act, pid), (must, _) in PATTERNS.items() for text in must]
+MISSES = [(act, pid, text) for (act, pid), (_, must_not) in PATTERNS.items() for text in must_not]
+
+
+@pytest.mark.parametrize(("act", "pattern", "text"), ROWS)
+def test_pattern_sentences_carry_the_act(tagger, act, pattern, text):
+    acts = _acts(tagger, C, text)
+    assert act in acts, f"{text!r} should be {act} ({pattern}); got {sorted(acts)}"
+
+
+@pytest.mark.parametrize(("act", "pattern", "text"), MISSES)
+def test_near_misses_do_not(tagger, act, pattern, text):
+    acts = _acts(tagger, C, text)
+    assert act not in acts, f"{text!r} must not be {act} (near miss of {pattern}); got {acts[act].evidence if act in acts else ''}"
+
+
+@pytest.mark.parametrize(("act", "pattern"), list(PATTERNS))
+def test_each_pattern_is_the_evidence_somewhere(tagger, act, pattern):
+    """The pattern itself fires (not only a neighbour): some of its sentences name it as evidence."""
+    evidence = [_acts(tagger, C, t)[act].evidence for t in PATTERNS[(act, pattern)][0] if act in _acts(tagger, C, t)]
+    assert any(e.startswith(pattern) for e in evidence), evidence
+
+
+@pytest.mark.parametrize("text", NOT_A_PROBLEM)
+def test_questions_hypotheticals_and_own_slips_are_no_problem(tagger, text):
+    acts = _acts(tagger, C, text)
+    assert "problem_report" not in acts and "complaint" not in acts, {k: a.evidence for k, a in acts.items()}
+
+
+def test_agent_speech_is_never_a_problem_report(tagger):
+    assert "problem_report" not in _acts(tagger, A, "您的快递单号查不到物流的话，可以联系我们。")
+    assert "complaint" not in _acts(tagger, A, "这边处理确实太慢了，非常抱歉。")
+
+
+@pytest.mark.parametrize("text", NOT_EMPATHY)
+def test_ritual_formulas_are_no_empathy(tagger, text):
+    assert "apology_empathy" not in _acts(tagger, A, text)
+
+
+@pytest.mark.parametrize("text", EMPATHY)
+def test_real_empathy_still_counts(tagger, text):
+    assert "apology_empathy" in _acts(tagger, A, text)
+
+
+# --- the rule: apology_missing over these acts --------------------------------------------------
+def _call(*turns: tuple[str, str]) -> Transcript:
+    utterances, t = [], 0.0
+    for speaker, text in turns:
+        utterances.append(Utterance(speaker=speaker, start_s=t, end_s=t + 3.0, text=text))
+        t += 3.5
+    return Transcript(call=CallMeta(call_id="t-009", agent_id="A09"), duration_s=t, utterances=tuple(utterances))
+
+
+@pytest.fixture(scope="module")
+def rulebook():
+    return load_rulebook()
+
+
+def test_implicit_problem_without_apology_is_missing(rulebook):
+    qa = assess(_call((A, "您好，请问有什么可以帮您？"), (C, "交费两天了宽带还是没恢复。"),
+                      (A, "您的账号是多少？"), (C, "八八六七。"), (A, "好的，已经帮您重启端口了。"),
+                      (C, "好的。"), (A, "还有其他可以帮您的吗？")), rulebook)
+    assert qa.checks["apology_missing"] == "fail"
+
+
+def test_ritual_closing_is_no_apology(rulebook):
+    qa = assess(_call((A, "您好，请问有什么可以帮您？"), (C, "充了一百块，只到账五十。"),
+                      (A, "稍后会到账的。"), (C, "好吧。"), (A, "怠慢之处请您谅解，再见。")), rulebook)
+    assert qa.checks["apology_missing"] == "fail"
+
+
+def test_apology_after_gathering_details_counts(rulebook):
+    """Agents often ask for the account first and apologise once they see the fault (within six turns)."""
+    qa = assess(_call((A, "您好，请问有什么可以帮您？"), (C, "都三天了，师傅还不来。"),
+                      (A, "您的工单号是多少？"), (C, "一二三。"), (A, "地址是哪里？"), (C, "城东小区。"),
+                      (A, "电话多少？"), (C, "一三八。"), (A, "我查一下。"), (C, "嗯。"),
+                      (A, "真不好意思，让您久等了，师傅今天下午到。")), rulebook)
+    assert qa.checks["apology_missing"] == "pass"
+
+
+def test_plain_question_needs_no_apology(rulebook):
+    qa = assess(_call((A, "您好，请问有什么可以帮您？"), (C, "为什么要实名认证？"), (A, "这是国家规定的。"),
+                      (C, "好的，知道了。"), (A, "还有其他可以帮您的吗？")), rulebook)
+    assert qa.checks["apology_missing"] == "not_applicable"
