@@ -145,7 +145,12 @@ NOT_A_PROBLEM = [
     "如果保修期内坏掉的话怎么办？",
     "我昨天下错了码数，刚申请了退款。",
     "為什麼要實名？",
+    "你好，发票信息填错了，能重新开吗？",
+    "地址填错了，你们能帮我改吗？",
 ]
+
+# The same slips made by the other side are problems (你们把地址写错了).
+THEIR_SLIPS = ["你们把我的地址写错了。", "客服给我选错了套餐。", "快遞員把我的電話輸錯了。"]
 
 # Ritual formulas an agent says anyway: no apology or empathy.
 NOT_EMPATHY = [
@@ -203,6 +208,11 @@ def test_each_pattern_is_the_evidence_somewhere(tagger, act, pattern):
 def test_questions_hypotheticals_and_own_slips_are_no_problem(tagger, text):
     acts = _acts(tagger, C, text)
     assert "problem_report" not in acts and "complaint" not in acts, {k: a.evidence for k, a in acts.items()}
+
+
+@pytest.mark.parametrize("text", THEIR_SLIPS)
+def test_slips_of_the_other_side_are_problems(tagger, text):
+    assert "problem_report" in _acts(tagger, C, text)
 
 
 def test_agent_speech_is_never_a_problem_report(tagger):
