@@ -270,3 +270,13 @@ def test_plain_question_needs_no_apology(rulebook):
     qa = assess(_call((A, "您好，请问有什么可以帮您？"), (C, "为什么要实名认证？"), (A, "这是国家规定的。"),
                       (C, "好的，知道了。"), (A, "还有其他可以帮您的吗？")), rulebook)
     assert qa.checks["apology_missing"] == "not_applicable"
+
+
+@pytest.mark.parametrize("text", [
+    "我晚点再打过来。", "如果流量用完了会怎么收费？", "会不会出错啊？", "我手机丢了，想补一张卡。",
+    "我想把停机保号办一下。", "怎么办理流量包？", "我晚點過來拿。",
+])
+def test_requests_and_what_ifs_need_no_apology(rulebook, text):
+    qa = assess(_call((A, "您好，请问有什么可以帮您？"), (C, text), (A, "好的，我帮您处理。"), (C, "好的，谢谢。")),
+                rulebook)
+    assert qa.checks["apology_missing"] == "not_applicable", [f.pattern for f in qa.findings]
