@@ -302,9 +302,16 @@ def test_plain_question_needs_no_apology(rulebook):
 
 @pytest.mark.parametrize("text", [
     "我晚点再打过来。", "如果流量用完了会怎么收费？", "会不会出错啊？", "我手机丢了，想补一张卡。",
-    "我想把停机保号办一下。", "怎么办理流量包？", "我晚點過來拿。",
+    "我想把停机保号办一下。", "怎么办理流量包？", "我晚點過來拿。", "副卡怎么收费的？",
 ])
 def test_requests_and_what_ifs_need_no_apology(rulebook, text):
     qa = assess(_call((A, "您好，请问有什么可以帮您？"), (C, text), (A, "好的，我帮您处理。"), (C, "好的，谢谢。")),
                 rulebook)
     assert qa.checks["apology_missing"] == "not_applicable", [f.pattern for f in qa.findings]
+
+
+@pytest.mark.parametrize("text", ["怎么又扣了我钱？", "怎么收费这么贵？", "為什麼又扣費了？"])
+def test_charge_anomalies_still_need_an_apology(rulebook, text):
+    qa = assess(_call((A, "您好，请问有什么可以帮您？"), (C, text), (A, "好的，我帮您处理。"), (C, "好的，谢谢。")),
+                rulebook)
+    assert qa.checks["apology_missing"] == "fail"
