@@ -249,7 +249,7 @@ def check_response(rule: Rule, ctx: CallContext) -> Outcome:
         t = ctx.turn_of_utterance(i)
         window = [r for r in respond_turns if (r >= t if spec.include_trigger_turn else r > t)][:spec.within_turns]
         for r in window:
-            answer = respond.search(ctx.turn_view(r)) if respond else None
+            answer = _answer(respond, rule.sets.get("respond_exceptions"), ctx.turn_view(r)) if respond else None
             if answer is not None:
                 return Outcome("pass", evidence=f"{why} -> {_pattern(answer)}")
             if spec.respond_acts:
@@ -266,6 +266,14 @@ def check_response(rule: Rule, ctx: CallContext) -> Outcome:
                                     message=f"{spec.trigger_speaker} said {why!r}; no "
                                             f"{spec.respond_speaker} response in the next "
                                             f"{spec.within_turns} turn(s)"),))
+
+
+def _answer(respond, exceptions, view) -> Hit | None:
+    """The first ``respond`` hit that is not part of a ritual formula in ``exceptions``."""
+    if not exceptions:
+        return respond.search(view)
+    masks = exceptions.find_all(view)
+    return next((h for h in respond.find_all(view) if not _suppressed(h, masks)), None)
 
 
 def _after_act(ctx: CallContext, index: int, names) -> bool:

@@ -34,7 +34,7 @@ _PHRASE_FIELDS: dict[str, dict[str, int]] = {
     "phrases": {"phrases": _FIRE, "exceptions": _PASS},
     "negation": {"forbidden": _FIRE, "refusal": _FIRE, "polite": _PASS, "softeners": _PASS,
                  "alternatives": _PASS, "reasons": _PASS},
-    "response": {"trigger": _FIRE, "trigger_exceptions": _PASS, "respond": _PASS},
+    "response": {"trigger": _FIRE, "trigger_exceptions": _PASS, "respond": _PASS, "respond_exceptions": _PASS},
     "hold": {"hold_phrases": _PASS, "thanks": _PASS},
     "overlap": {"backchannels": _PASS},
     "silence": {"announced_by": _PASS},

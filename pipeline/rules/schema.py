@@ -126,6 +126,7 @@ class ResponseRule(_RuleBase):
     trigger_exceptions: PhraseList = []
     respond_speaker: SpeakerScope = "agent"
     respond: PhraseList = []
+    respond_exceptions: PhraseList = Field([], description="Ritual formulas that are no answer (怠慢之处请您谅解).")
     respond_acts: list[str] = Field([], description="Acts of respond_speaker that answer (apology_empathy).")
     min_act_score: float = Field(0.5, ge=0, le=1)
     reaction_exempt_acts: list[str] = Field([], description="Trigger acts that do not count once the other side "

@@ -137,7 +137,7 @@ def test_unknown_act_in_a_rule_names_the_line():
 
 def test_unknown_word_class_names_the_line():
     with pytest.raises(RulebookError, match=r"default.yaml:\d+: acts: unknown word class \{nosuch\}"):
-        parse_rulebook(_edited('re: "{why}.{0,8}{anomaly}"', 're: "{why}{nosuch}"'), path=DEFAULT_RULEBOOK)
+        parse_rulebook(_edited('re: "{loss_verb}.{0,8}{money}"', 're: "{loss_verb}{nosuch}"'), path=DEFAULT_RULEBOOK)
 
 
 def test_bad_act_score_is_a_validation_error():

@@ -74,12 +74,15 @@ def test_plain_request_needs_no_apology(rulebook, request_text):
     assert qa.checks["apology_missing"] == "not_applicable"
 
 
-def test_apology_must_come_within_four_agent_turns(rulebook):
-    late = [("agent", "请提供一下手机号。"), ("customer", "一三九。"), ("agent", "后四位呢？"), ("customer", "一二三四。"),
-            ("agent", "姓名呢？"), ("customer", "张三。"), ("agent", "地址呢？"), ("customer", "北京。"),
-            ("agent", "不好意思给您添麻烦了。")]
-    qa = assess(call(GREETING, ("customer", "我的快递丢了。"), *late), rulebook)
+def test_apology_must_come_within_the_rules_window(rulebook):
+    questions = ["请提供一下手机号。", "后四位呢？", "姓名呢？", "地址呢？", "哪个快递？", "几号下的单？"]
+    window = rulebook.rules["apology_missing"].spec.within_turns
+    assert window <= len(questions)
+    late = [turn for q in questions[:window] for turn in (("agent", q), ("customer", "嗯。"))]
+    qa = assess(call(GREETING, ("customer", "我的快递丢了。"), *late, ("agent", "不好意思给您添麻烦了。")), rulebook)
     assert qa.checks["apology_missing"] == "fail"
+    in_time = late[:-2] + [("agent", "不好意思给您添麻烦了。")]
+    assert assess(call(GREETING, ("customer", "我的快递丢了。"), *in_time), rulebook).checks["apology_missing"] == "pass"
 
 
 # --- resolution --------------------------------------------------------------------------------
