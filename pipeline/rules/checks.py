@@ -520,6 +520,14 @@ def _unresolved_cues(rule: Rule, ctx: CallContext, closing: list[int]) -> list[t
     return out
 
 
+def _completions(rule: Rule, ctx: CallContext) -> list[tuple[int, str]]:
+    """Agent utterances reporting an action done (已经帮您取消成功了): a commitment before them was kept in the call."""
+    cues = rule.sets.get("completion_cues")
+    if not cues:
+        return []
+    return [(i, hit.pattern) for i in ctx.utterances_of("agent") if (hit := cues.search(ctx.views[i])) is not None]
+
+
 def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None, dict]:
     spec = rule.spec
     closing = [i for t in ctx.turns_of("customer")[-spec.closing_turns:] for i in ctx.turns[t].indices]
@@ -531,7 +539,7 @@ def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding 
                              refusal_min_score=spec.refusal_min_score,
                              open_refusal_confidence=spec.open_refusal_confidence)
     outcome = call_outcome(utterances, stance, options, commitments=_commitments(rule, ctx),
-                           unresolved_cues=_unresolved_cues(rule, ctx, closing))
+                           unresolved_cues=_unresolved_cues(rule, ctx, closing), completions=_completions(rule, ctx))
     extra = {"confidence": outcome.confidence, "utterances": outcome.evidence}
     quoted = "; ".join(f"{ctx.utterances[i].speaker} [{i}]: {ctx.utterances[i].text}" for i in outcome.evidence)
     evidence = f"{outcome.reason} | {quoted}" if quoted else outcome.reason

@@ -226,6 +226,8 @@ class ResolutionRule(_RuleBase):
     unresolved_cues: PhraseList = Field(min_length=1)
     unresolved_exceptions: PhraseList = []
     agent_unresolved_cues: PhraseList = []
+    completion_cues: PhraseList = Field(default_factory=list, description="Agent phrases reporting an action done "
+                                        "(已经帮您取消成功了): a commitment before one was kept in the call.")
     closing_turns: int = Field(3, ge=1)
     use_acts: bool = Field(True, description="Also read commitments, refusals and the customer's closing stance "
                                              "from the dialogue acts (needs an acts: section).")
