@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from pipeline.acts.tagger import Act
 
-DONE_MIN_SCORE = 0.75
-"""Customer satisfaction this sure (到账了, 能用了; not a mere 明白了) after a commitment means it was done in the call."""
+DONE_EVIDENCE = ("done", "works_now", "arrived")
+"""Satisfaction patterns that report the result (到账了, 能用了; not 明白了 or 那就好): after a commitment it was kept in the call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
         done = [(position[j], j, how) for j, how in completions
                 if j in position and position[j] > p and j not in commit_at]
         done += [(q, j, happy.evidence) for q, j, happy in satisfied
-                 if q > p and happy.score >= DONE_MIN_SCORE and not happy.evidence.startswith("understood")]
+                 if q > p and happy.evidence.startswith(DONE_EVIDENCE)]
         done.sort()
         if done:
             _, j, how = done[-1]
