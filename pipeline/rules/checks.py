@@ -540,7 +540,8 @@ def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding 
                              open_refusal_confidence=spec.open_refusal_confidence)
     outcome = call_outcome(utterances, stance, options, commitments=_commitments(rule, ctx),
                            unresolved_cues=_unresolved_cues(rule, ctx, closing), completions=_completions(rule, ctx))
-    extra = {"confidence": outcome.confidence, "utterances": outcome.evidence}
+    extra = {"confidence": outcome.confidence, "utterances": outcome.evidence,
+             "needs_review": outcome.confidence < spec.review_below}
     quoted = "; ".join(f"{ctx.utterances[i].speaker} [{i}]: {ctx.utterances[i].text}" for i in outcome.evidence)
     evidence = f"{outcome.reason} | {quoted}" if quoted else outcome.reason
     if outcome.resolution != "unresolved":
