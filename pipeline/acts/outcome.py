@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from pipeline.acts.tagger import Act
 
+COMPLAINT_MIN_SCORE = 0.85
+"""A complaint this sure as the customer's last words, unanswered, leaves the call unresolved (for review)."""
 DONE_EVIDENCE = ("done", "works_now", "arrived")
 """Satisfaction patterns that report the result (到账了, 能用了; not 明白了 or 那就好): after a commitment it was kept in the call."""
 
@@ -142,7 +144,13 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
         if last_happy < position[r]:
             return CallOutcome("unresolved", options.open_refusal_confidence, (r,),
                                f"agent [{r}] {refusal.evidence}, with no alternative or follow-up after it")
-    # 4. resolved
+    # 4. the customer's last words still complain, and nothing answered them
+    complaint = _left_complaining(utterances, closing, position, last_happy)
+    if complaint is not None:
+        i, act = complaint
+        return CallOutcome("unresolved", options.open_refusal_confidence, (i,),
+                           f"customer [{i}] {act.evidence}, left without an answer that helps")
+    # 5. resolved
     if real:
         _, i, happy = real[-1]
         return CallOutcome("resolved", 0.9, (i,), f"customer [{i}] {happy.evidence}")
@@ -150,6 +158,21 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
         _, i, happy = satisfied[-1]
         return CallOutcome("resolved", 0.8, (i,), f"customer [{i}] {happy.evidence}")
     return CallOutcome("resolved", 0.75, (), "no unresolved statement, open refusal or pending follow-up")
+
+
+def _left_complaining(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing: Sequence[int],
+                      position: dict[int, int], last_happy: int) -> tuple[int, Act] | None:
+    """The customer's last closing utterance if it complains and no agent alternative or commitment followed."""
+    if not closing:
+        return None
+    last = max(closing, key=position.__getitem__)
+    complaint = next((a for a in utterances[position[last]][2] if a.name == "complaint"), None)
+    if complaint is None or complaint.score < COMPLAINT_MIN_SCORE or position[last] < last_happy:
+        return None
+    for i, speaker, acts in utterances[position[last] + 1:]:
+        if speaker == "agent" and (_real_alternative(acts) or _act(acts, "commitment_follow_up")):
+            return None
+    return last, complaint
 
 
 def _open_refusal(utterances: Sequence[tuple[int, str, Sequence[Act]]],

@@ -111,3 +111,8 @@ def test_eval_reports_review_count_and_accuracy_on_the_rest(book):
         score_call(report, labelled, assess(transcript, book))
     assert report.resolution_review == 1 and report.resolution_accuracy_confident == 1.0
     assert report.to_dict()["resolution_review"] == 1
+
+
+def test_customer_leaving_angry_is_unresolved_for_review(book):
+    qa = assess(call(GREET, (C, "我的宽带怎么又断了？"), (A, "这边看线路是正常的。"), (C, "你们这服务也太差了吧。"), BYE), book)
+    assert qa.resolution == "unresolved" and qa.resolution_needs_review, qa.resolution_evidence
