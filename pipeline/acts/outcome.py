@@ -6,12 +6,14 @@ Read in time order, the call's story decides:
    follow-up commitment (and after any real satisfaction) leaves the issue ``unresolved``;
 2. otherwise the last commitment (a callback or notice, urging staff, a ticket, an action due in a
    time frame) makes it ``follow_up``, unless the agent reports it done later in the call
-   (已经帮您申请成功了): then it was resolved in the call;
+   (已经帮您申请成功了) or the customer reports the result (到账了, 能用了): then it was resolved in the call;
 3. otherwise an agent refusal or inability nobody followed with an alternative or a commitment
    leaves it ``unresolved``: surely when the customer reacts resigned (好吧 / 晕) and less surely
    (``needs_review`` below the threshold) when the customer only acknowledges (好的 / 谢谢) or says
    nothing telling. Only real satisfaction (明白了, 那就好, 能用了) after the refusal resolves it;
-4. otherwise ``resolved``, surer when the customer closes satisfied.
+4. otherwise a customer whose last words complain, with nothing helpful after, leaves it
+   ``unresolved`` (for review);
+5. otherwise ``resolved``, surer when the customer closes satisfied.
 
 Confidence is calibrated so that the weakest stories (an open refusal nobody reacted to, a
 commitment found only by a weak pattern, no customer reaction at all) fall below the rulebook's
@@ -121,7 +123,7 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
         done.sort()
         if done:
             _, j, how = done[-1]
-            return CallOutcome("resolved", 0.7, (i, j), f"agent [{i}] {what}; done in the call: agent [{j}] {how}")
+            return CallOutcome("resolved", 0.7, (i, j), f"agent [{i}] {what}; done in the call: {speaker_of[j]} [{j}] {how}")
         # a weak commitment is less sure; a resigned customer after it makes it less sure still
         confidence = 0.9 if score >= 0.9 else 0.8 if score >= 0.85 else 0.7
         if any(g[0] > p for g in give_ups):
