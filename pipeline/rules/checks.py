@@ -548,7 +548,8 @@ def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding 
     options = OutcomeOptions(give_up_min_score=spec.give_up_min_score,
                              commitment_min_score=spec.commitment_min_score,
                              refusal_min_score=spec.refusal_min_score,
-                             open_refusal_confidence=spec.open_refusal_confidence)
+                             open_refusal_confidence=spec.open_refusal_confidence,
+                             satisfaction_min_score=spec.satisfaction_min_score)
     outcome = call_outcome(utterances, stance, options, commitments=_commitments(rule, ctx),
                            unresolved_cues=_unresolved_cues(rule, ctx, closing), completions=_completions(rule, ctx))
     extra = {"confidence": outcome.confidence, "utterances": outcome.evidence,

@@ -237,6 +237,8 @@ class ResolutionRule(_RuleBase):
     commitment_min_score: float = Field(0.8, ge=0, le=1)
     refusal_min_score: float = Field(0.75, ge=0, le=1)
     open_refusal_confidence: float = Field(0.6, ge=0, le=1)
+    satisfaction_min_score: float = Field(0.7, ge=0, le=1, description="Customer satisfaction this sure (明白了, "
+                                          "能用了) answers a refusal; a bare 好的 (0.6) does not.")
     review_below: float = Field(0.65, ge=0, le=1, description="An unresolved outcome less sure than this is "
                                                               "needs_review (its deduction waits for a reviewer).")
     homophones: bool = True
