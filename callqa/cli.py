@@ -292,6 +292,8 @@ def eval_rules(
         for label, confusion in data["confusion"].items():
             console.print(f"  {label} (expected->predicted): " + ", ".join(f"{k} {v}" for k, v in confusion.items()))
         console.print("  resolution: " + ", ".join(f"{k} {v}" for k, v in data["resolution_confusion"].items()))
+        console.print(f"  resolution needs_review: {report.resolution_review} of {report.calls} calls; accuracy on the "
+                      f"other {report.calls - report.resolution_review}: {report.resolution_accuracy_confident:.3f}")
         if show_errors:
             for label, errors in data["errors"].items():
                 for error in errors:

@@ -528,19 +528,40 @@ def _unresolved_cues(rule: Rule, ctx: CallContext, closing: list[int]) -> list[t
     return out
 
 
+def _completions(rule: Rule, ctx: CallContext) -> list[tuple[int, str]]:
+    """Agent utterances reporting an action done (已经帮您取消成功了): a commitment before them was kept in the call."""
+    cues = rule.sets.get("completion_cues")
+    if not cues:
+        return []
+    return [(i, hit.pattern) for i in ctx.utterances_of("agent") if (hit := cues.search(ctx.views[i])) is not None]
+
+
+def _outcome_acts(rule: Rule, ctx: CallContext, i: int) -> tuple:
+    """The utterance's acts, less alternative offers that are only the closing formula (还有什么可以帮您的吗)."""
+    acts = ctx.acts(i)
+    formulas = rule.sets.get("closing_formulas")
+    if not formulas or not any(a.name == "alternative_offer" for a in acts):
+        return acts
+    spans = formulas.find_all(ctx.views[i])
+    return tuple(a for a in acts if a.name != "alternative_offer"
+                 or not any(h.start <= a.start and a.end <= h.end for h in spans))
+
+
 def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None, dict]:
     spec = rule.spec
     closing = [i for t in ctx.turns_of("customer")[-spec.closing_turns:] for i in ctx.turns[t].indices]
     waiting = rule.sets["unresolved_exceptions"]
     stance = [i for i in closing if not (waiting and waiting.search(ctx.views[i]))]  # 等你们电话: waiting, not giving up
-    utterances = [(i, ctx.utterances[i].speaker, ctx.acts(i)) for i in ctx.order if ctx.views[i].compact]
+    utterances = [(i, ctx.utterances[i].speaker, _outcome_acts(rule, ctx, i)) for i in ctx.order if ctx.views[i].compact]
     options = OutcomeOptions(give_up_min_score=spec.give_up_min_score,
                              commitment_min_score=spec.commitment_min_score,
                              refusal_min_score=spec.refusal_min_score,
-                             open_refusal_confidence=spec.open_refusal_confidence)
+                             open_refusal_confidence=spec.open_refusal_confidence,
+                             satisfaction_min_score=spec.satisfaction_min_score)
     outcome = call_outcome(utterances, stance, options, commitments=_commitments(rule, ctx),
-                           unresolved_cues=_unresolved_cues(rule, ctx, closing))
-    extra = {"confidence": outcome.confidence, "utterances": outcome.evidence}
+                           unresolved_cues=_unresolved_cues(rule, ctx, closing), completions=_completions(rule, ctx))
+    extra = {"confidence": outcome.confidence, "utterances": outcome.evidence,
+             "needs_review": outcome.confidence < spec.review_below}
     quoted = "; ".join(f"{ctx.utterances[i].speaker} [{i}]: {ctx.utterances[i].text}" for i in outcome.evidence)
     evidence = f"{outcome.reason} | {quoted}" if quoted else outcome.reason
     if outcome.resolution != "unresolved":
