@@ -61,23 +61,14 @@ def _act(acts: Sequence[Act], name: str) -> Act | None:
     return next((a for a in acts if a.name == name), None)
 
 
-def _real_alternative(acts: Sequence[Act]) -> bool:
-    """An alternative that is not the closing formula (还有什么可以帮您的 reads as 可以帮您)."""
-    alternative = _act(acts, "alternative_offer")
-    if alternative is None:
-        return False
-    closing = _act(acts, "closing")
-    return closing is None or not (closing.start <= alternative.start < closing.end
-                                   or alternative.start <= closing.start < alternative.end)
-
-
 def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_customer: Sequence[int],
                  options: OutcomeOptions = OutcomeOptions(), *, commitments: Sequence[tuple[int, str]] = (),
                  unresolved_cues: Sequence[tuple[int, str]] = (),
                  completions: Sequence[tuple[int, str]] = ()) -> CallOutcome:
     """Decide a call's outcome.
 
-    ``utterances``: (index, speaker, acts) in time order. ``closing_customer``: indices of the
+    ``utterances``: (index, speaker, acts) in time order; an ``alternative_offer`` that is only the
+    closing formula (还有什么可以帮您的) should already be left out (the rule's ``closing_formulas``). ``closing_customer``: indices of the
     customer's closing utterances (their stance counts). ``commitments``, ``unresolved_cues`` and
     ``completions`` (the agent reporting an action done): (index, what) found by the rule's own
     phrase lists, merged with the acts.
@@ -173,7 +164,7 @@ def _left_complaining(utterances: Sequence[tuple[int, str, Sequence[Act]]], clos
     if complaint is None or complaint.score < COMPLAINT_MIN_SCORE or position[last] < last_happy:
         return None
     for i, speaker, acts in utterances[position[last] + 1:]:
-        if speaker == "agent" and (_real_alternative(acts) or _act(acts, "commitment_follow_up")):
+        if speaker == "agent" and (_act(acts, "alternative_offer") or _act(acts, "commitment_follow_up")):
             return None
     return last, complaint
 
@@ -185,7 +176,7 @@ def _open_refusal(utterances: Sequence[tuple[int, str, Sequence[Act]]],
     for i, speaker, acts in utterances:
         if speaker != "agent":
             continue
-        if _real_alternative(acts) or _act(acts, "commitment_follow_up"):
+        if _act(acts, "alternative_offer") or _act(acts, "commitment_follow_up"):
             found = None
             continue
         refusal = _act(acts, "refusal_inability")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pipeline.acts import OutcomeOptions, call_outcome
 from pipeline.rules.context import CallContext
 from pipeline.rules.rulebook import Rule
-from pipeline.rules.text import Hit, TextView, load_tokenizer, tokens_with_spans
+from pipeline.rules.text import Hit, PhraseSet, TextView, load_tokenizer, tokens_with_spans
 from pipeline.types import Finding
 
 QUOTE_MAX_CHARS = 160
@@ -268,7 +268,7 @@ def check_response(rule: Rule, ctx: CallContext) -> Outcome:
                                             f"{spec.within_turns} turn(s)"),))
 
 
-def _answer(respond, exceptions, view) -> Hit | None:
+def _answer(respond: PhraseSet, exceptions: PhraseSet | None, view: TextView) -> Hit | None:
     """The first ``respond`` hit that is not part of a ritual formula in ``exceptions``."""
     if not exceptions:
         return respond.search(view)

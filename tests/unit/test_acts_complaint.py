@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.rules import assess, load_rulebook
-from pipeline.types import CallMeta, Transcript, Utterance
+from pipeline.types import Transcript
+from tests.dialogue_factory import spoken_call
 
 A, C = "agent", "customer"
 
@@ -259,12 +260,8 @@ def test_real_empathy_still_counts(tagger, text):
 
 
 # --- the rule: apology_missing over these acts --------------------------------------------------
-def _call(*turns: tuple[str, str]) -> Transcript:
-    utterances, t = [], 0.0
-    for speaker, text in turns:
-        utterances.append(Utterance(speaker=speaker, start_s=t, end_s=t + 3.0, text=text))
-        t += 3.5
-    return Transcript(call=CallMeta(call_id="t-009", agent_id="A09"), duration_s=t, utterances=tuple(utterances))
+def _call(*turns, gap_s: float = 0.5) -> Transcript:
+    return spoken_call(*turns, gap_s=gap_s, call_id="t-009", agent_id="A09")
 
 
 @pytest.fixture(scope="module")

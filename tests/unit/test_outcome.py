@@ -10,7 +10,8 @@ import pytest
 
 from pipeline.evaluate import EvalReport, LabelledCall, score_call
 from pipeline.rules import assess, load_rulebook
-from pipeline.types import CallMeta, Transcript, Utterance
+from pipeline.types import Transcript
+from tests.dialogue_factory import spoken_call
 
 A, C = "agent", "customer"
 GREET = (A, "您好，客服中心，请问有什么可以帮您？")
@@ -22,12 +23,8 @@ def book():
     return load_rulebook()
 
 
-def call(*turns) -> Transcript:
-    utterances, t = [], 0.0
-    for speaker, text in turns:
-        utterances.append(Utterance(speaker=speaker, start_s=t, end_s=t + 3.0, text=text))
-        t += 3.5
-    return Transcript(call=CallMeta(call_id="t-outcome", agent_id="A01"), duration_s=t, utterances=tuple(utterances))
+def call(*turns, gap_s: float = 0.5) -> Transcript:
+    return spoken_call(*turns, gap_s=gap_s, call_id="t-outcome", agent_id="A01")
 
 
 FOLLOW_UPS = [

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.rules import assess, load_rulebook
-from pipeline.types import CallMeta, Transcript, Utterance
+from pipeline.types import Transcript
+from tests.dialogue_factory import spoken_call
 
 
 @pytest.fixture(scope="module")
@@ -12,12 +13,8 @@ def rulebook():
     return load_rulebook()
 
 
-def call(*turns: tuple[str, str]) -> Transcript:
-    utterances, t = [], 0.0
-    for speaker, text in turns:
-        utterances.append(Utterance(speaker=speaker, start_s=t, end_s=t + 3.0, text=text))
-        t += 3.5
-    return Transcript(call=CallMeta(call_id="t-003", agent_id="A03"), duration_s=t, utterances=tuple(utterances))
+def call(*turns, gap_s: float = 0.5) -> Transcript:
+    return spoken_call(*turns, gap_s=gap_s, call_id="t-003", agent_id="A03")
 
 
 GREETING = ("agent", "您好，欢迎致电，请问有什么可以帮您？")
