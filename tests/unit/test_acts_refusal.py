@@ -73,6 +73,8 @@ NO_REFUSAL = [
     "我这边看不到您的卡号，麻烦您报一下。",   # a look-up, then a request for the detail
     "如果超过七天的话就不能退了。",          # a conditional policy
     "請問您現在是登錄不了嗎？",              # Traditional
+    "请问您是说有人打电话说没有货，让您退款吗？",   # a question quoting what someone said
+    "快递员跟您说不能送上楼是吗？",
 ]
 
 # agent utterances between a customer request and a farewell: harsh or not
