@@ -166,6 +166,12 @@ def test_closing_formula_and_no_other_way_are_no_alternative(book, text):
     assert "alternative_offer" not in _acts(book, text)
 
 
+@pytest.mark.parametrize("text", ["麻烦您报一下订单号或者手机号。", "钱已经到账了，但是远程开机没成功。", "网点的事你去找网点。",
+                                  "請提供一下身份證號或者卡號。"])
+def test_requests_failures_and_redirects_are_no_alternative(book, text):
+    assert "alternative_offer" not in _acts(book, text)
+
+
 def _call(text):
     return spoken_call((A, "您好，客服中心，请问有什么可以帮您？"), (C, "这个能不能帮我处理一下？"), (A, text),
                        (C, "哦，好吧。"), (A, "感谢您的来电，再见。"), gap_s=0.5, call_id="t-refusal", agent_id="A01")
