@@ -117,6 +117,7 @@ NOT_HARSH = [
     "您这个号码是副卡，副卡没法单独办理。",                 # what it is
     "我这边还查不到，物流信息还没更新。",                   # not yet
     "积分不能兑换现金，可以兑换话费。",                    # what can be done instead
+    "现在没法给您办，系统在升级，您两个小时后再打过来就行。",   # a process in progress
 ]
 
 
