@@ -71,6 +71,11 @@ class RequiredPhrasesRule(_RuleBase):
     speaker: SpeakerScope = "agent"
     window: Window = Window()
     require: list[PhraseList] = Field(min_length=1)
+    reopen_acts: list[str] = Field([], description="Closing window: an utterance of the other side with one of these "
+                                                   "acts (a new question or request) after the speaker's closing "
+                                                   "reopens the call, so only the speaker's turns after it count.")
+    closing_acts: list[str] = Field([], description="A reopening utterance that ends with one of these acts "
+                                                    "(没有了 谢谢) closes rather than reopens.")
     homophones: bool = True
 
 
