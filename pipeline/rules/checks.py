@@ -5,6 +5,7 @@ complained) and the findings behind a ``fail``, each with evidence a team lead c
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -66,6 +67,12 @@ def _window_turns(rule: Rule, ctx: CallContext) -> list[int]:
         if window.seconds is not None:
             origin = ctx.turns[0].start_s if ctx.turns else 0.0
             turn_ids = [t for t in turn_ids if ctx.turns[t].start_s - origin <= window.seconds] or turn_ids[:1]
+        if window.skip_summons:
+            summons = re.compile(window.skip_summons)
+            skipped = 0
+            while skipped < len(turn_ids) - 1 and summons.fullmatch(ctx.turn_view(turn_ids[skipped]).compact):
+                skipped += 1
+            turn_ids = turn_ids[skipped:]
         return turn_ids[:window.turns] if window.turns else turn_ids
     if window.part == "closing":
         if window.seconds is not None:
