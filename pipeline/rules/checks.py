@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from pipeline.acts import OutcomeOptions, call_outcome
+from pipeline.acts import Act, OutcomeOptions, call_outcome
 from pipeline.rules.context import CallContext
 from pipeline.rules.rulebook import Rule
 from pipeline.rules.text import Hit, PhraseSet, TextView, load_tokenizer, tokens_with_spans
@@ -346,6 +346,9 @@ def find_holds(rule: Rule, ctx: CallContext) -> list[tuple[int, float, float, in
     if spec.announce_acts and spec.return_acts:
         silent = {before for before, *_ in holds}
         for i, j in _announced_returns(rule, ctx):
+            if ctx.act(j, spec.return_acts) is None:  # a return read from context: shown among the acts
+                where = "in the same message" if i == j else f"after the announce in utterance {i}"
+                ctx.add_act(j, Act(spec.return_acts[0], 0.7, f"next utterance {where}"))
             start_s = ctx.utterances[i].end_s
             end_s = start_s if i == j else ctx.utterances[j].start_s  # i == j: returned in the same message
             if i not in silent and (i == j or end_s - start_s >= spec.min_hold_s) and not any(

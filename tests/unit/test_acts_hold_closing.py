@@ -128,6 +128,38 @@ def test_other_uses_of_haiyou_are_no_closing(book, text):
     assert qa.checks["farewell_missing"] == "fail"
 
 
+CUSTOMER_CLOSING = ["没有了，谢谢。", "没啦。", "好的，没其他事了。", "那就这样吧。", "再会。", "沒有了，謝謝。"]
+CUSTOMER_NOT_CLOSING = [
+    "我的流量怎么没了？",                                        # something gone is a problem report
+    "充的话费一下子就没了。",
+    "从早上就这样，灶也打不着火。",                              # a state since then, no goodbye
+    "我看评价说是翻新机。",                                      # a product review, not rating the service
+    "這個月的流量怎麼就沒了？",                                  # Traditional
+]
+
+
+@pytest.mark.parametrize("text", CUSTOMER_CLOSING)
+def test_customer_closing(book, text):
+    assert "closing" in acts_of(book, C, text)
+
+
+@pytest.mark.parametrize("text", CUSTOMER_NOT_CLOSING)
+def test_customer_not_closing(book, text):
+    assert "closing" not in acts_of(book, C, text)
+
+
+@pytest.mark.parametrize("text", ["辛苦您点击加号给小妹评价一下。", "稍后请您对我的服务做出评价。", "請您對本次服務進行評價。"])
+def test_asking_to_rate_the_service_closes(book, text):
+    qa = assess(call(GREET, (C, "好的。"), (A, text)), book)
+    assert qa.checks["farewell_missing"] == "pass"
+
+
+@pytest.mark.parametrize("text", ["差评是可以删除评价的。", "商品评价里能看到。"])
+def test_product_reviews_do_not_close(book, text):
+    qa = assess(call(GREET, (C, "好的。"), (A, text)), book)
+    assert qa.checks["farewell_missing"] == "fail"
+
+
 @pytest.mark.parametrize("reopen", ["那运费谁出啊？", "对了，帮我把地址改一下。", "没有了，谢谢。啊对了，大概多久能到？",
                                     "那個保修是一年嗎？"])
 def test_new_question_after_the_closing_needs_another_closing(book, reopen):
