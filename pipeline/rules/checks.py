@@ -5,10 +5,11 @@ complained) and the findings behind a ``fail``, each with evidence a team lead c
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from pipeline.acts import OutcomeOptions, call_outcome
+from pipeline.acts import Act, OutcomeOptions, call_outcome
 from pipeline.rules.context import CallContext
 from pipeline.rules.rulebook import Rule
 from pipeline.rules.text import Hit, PhraseSet, TextView, load_tokenizer, tokens_with_spans
@@ -66,12 +67,38 @@ def _window_turns(rule: Rule, ctx: CallContext) -> list[int]:
         if window.seconds is not None:
             origin = ctx.turns[0].start_s if ctx.turns else 0.0
             turn_ids = [t for t in turn_ids if ctx.turns[t].start_s - origin <= window.seconds] or turn_ids[:1]
+        if window.skip_summons:
+            summons = re.compile(window.skip_summons)
+            skipped = 0
+            while skipped < len(turn_ids) - 1 and summons.fullmatch(ctx.turn_view(turn_ids[skipped]).compact):
+                skipped += 1
+            turn_ids = turn_ids[skipped:]
         return turn_ids[:window.turns] if window.turns else turn_ids
     if window.part == "closing":
         if window.seconds is not None:
             end = ctx.turns[-1].end_s
             turn_ids = [t for t in turn_ids if end - ctx.turns[t].start_s <= window.seconds] or turn_ids[-1:]
+        turn_ids = _after_reopening(rule, ctx, turn_ids)
         return turn_ids[-window.turns:] if window.turns else turn_ids
+    return turn_ids
+
+
+def _after_reopening(rule: Rule, ctx: CallContext, turn_ids: list[int]) -> list[int]:
+    """The closing turns after the other side last reopened the call with a new question or request
+    (还有其他问题吗 / 啊对了多久能到?): a farewell before it does not close the call."""
+    names = getattr(rule.spec, "reopen_acts", ())
+    if not names:
+        return turn_ids
+    closers = rule.spec.closing_acts
+    own = set(ctx.utterances_of(rule.spec.speaker))
+    for i in reversed(ctx.order):
+        if i in own or not ctx.views[i].compact:
+            continue
+        reopen = ctx.act(i, names)
+        closing = ctx.act(i, closers) if closers else None
+        if reopen is not None and (closing is None or closing.start < reopen.start):
+            start = ctx.utterances[i].start_s
+            return [t for t in turn_ids if ctx.turns[t].start_s > start]
     return turn_ids
 
 
@@ -93,7 +120,13 @@ def _suppressed(hit: Hit, masks: list[Hit]) -> bool:
 def check_required_phrases(rule: Rule, ctx: CallContext) -> Outcome:
     turn_ids = _window_turns(rule, ctx)
     if not turn_ids:
-        return NOT_APPLICABLE
+        reopened = rule.spec.window.part == "closing" and ctx.turns_of(rule.spec.speaker)
+        if not reopened:
+            return NOT_APPLICABLE
+        last = ctx.turns_of(rule.spec.speaker)[-1]  # the call was reopened and the speaker never closed it again
+        return Outcome("fail", (finding(rule, ctx, list(ctx.turns[last].indices), pattern="missing: closing after "
+                                        "the last question", message="the call ends on a question or request the "
+                                        f"{rule.spec.speaker} never closed after"),))
     view = ctx.turns_view(turn_ids)
     groups = [rule.sets[f"require.{g}"] for g in range(len(rule.spec.require))]
     missing: list[str] = []
@@ -313,6 +346,9 @@ def find_holds(rule: Rule, ctx: CallContext) -> list[tuple[int, float, float, in
     if spec.announce_acts and spec.return_acts:
         silent = {before for before, *_ in holds}
         for i, j in _announced_returns(rule, ctx):
+            if ctx.act(j, spec.return_acts) is None:  # a return read from context: shown among the acts
+                where = "in the same message" if i == j else f"after the announce in utterance {i}"
+                ctx.add_act(j, Act(spec.return_acts[0], 0.7, f"next utterance {where}"))
             start_s = ctx.utterances[i].end_s
             end_s = start_s if i == j else ctx.utterances[j].start_s  # i == j: returned in the same message
             if i not in silent and (i == j or end_s - start_s >= spec.min_hold_s) and not any(

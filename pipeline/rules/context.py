@@ -91,6 +91,12 @@ class CallContext:
             self._acts[index] = found
         return found
 
+    def add_act(self, index: int, act: Act) -> None:
+        """Record an act a rule reads from context (the agent's next utterance after 稍等 returns from the
+        hold), so ``qa.json`` shows it next to the tagged ones; an act already there is kept."""
+        if all(a.name != act.name for a in self.acts(index)):
+            self._acts[index] = self.acts(index) + (act,)
+
     def act(self, index: int, names, min_score: float = 0.0) -> Act | None:
         """The surest of ``names`` among the utterance's acts, if one scores at least ``min_score``."""
         best = None

@@ -277,7 +277,7 @@ def _compile_rule(spec: Any, index: int, line: int | None, ctx: _Ctx) -> Rule:
 
 
 _ACT_FIELDS = ("trigger_acts", "respond_acts", "reaction_exempt_acts", "reaction_to_acts", "announce_acts", "return_acts", "refusal_acts", "excuse_acts",
-               "closing_acts")
+               "closing_acts", "reopen_acts")
 
 
 def _check_act_references(rules: dict[str, Rule], acts: ActTagger | None, ctx: _Ctx) -> None:

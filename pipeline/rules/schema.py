@@ -22,6 +22,7 @@ compact text (Simplified, no punctuation, digits as Arabic numerals).
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
 import yaml
@@ -51,6 +52,18 @@ class Window(_Strict):
     turns: int | None = Field(None, ge=1, description="At most this many turns of the rule's speaker.")
     seconds: float | None = Field(None, gt=0, description="Only turns starting within this many seconds "
                                                           "of the call's first (opening) or last (closing) speech.")
+    skip_summons: str | None = Field(None, description="Opening: leading turns whose whole compact text matches "
+                                                       "this regex (a bare 喂 while the line connects) are skipped.")
+
+    @field_validator("skip_summons")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as e:
+                raise ValueError(f"invalid regex ({e}); fix: Python re syntax over compact text") from e
+        return value
 
 
 class _RuleBase(_Strict):
@@ -71,6 +84,11 @@ class RequiredPhrasesRule(_RuleBase):
     speaker: SpeakerScope = "agent"
     window: Window = Window()
     require: list[PhraseList] = Field(min_length=1)
+    reopen_acts: list[str] = Field([], description="Closing window: an utterance of the other side with one of these "
+                                                   "acts (a new question or request) after the speaker's closing "
+                                                   "reopens the call, so only the speaker's turns after it count.")
+    closing_acts: list[str] = Field([], description="A reopening utterance that ends with one of these acts "
+                                                    "(没有了 谢谢) closes rather than reopens.")
     homophones: bool = True
 
 

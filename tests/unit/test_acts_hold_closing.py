@@ -1,0 +1,255 @@
+"""Table-driven tests of the opening, hold and closing patterns: greeting_missing (greeting + offer or
+introduction), hold_announce / hold_return and hold_thanks_missing, the closing act and farewell_missing.
+
+Sentences are written for these tests (not taken from any evaluation set), in phone and chat
+register; Traditional script checks that patterns match after OpenCC normalisation.
+"""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.errors import RulebookError
+from pipeline.evaluate import dialogue_transcript
+from pipeline.rules import DEFAULT_RULEBOOK, assess, load_rulebook, parse_rulebook
+from tests.dialogue_factory import spoken_call
+
+A, C = "agent", "customer"
+BYE = (A, "感谢您的来电，再见。")
+GREET = (A, "您好，客服中心，请问有什么可以帮您？")
+
+
+@pytest.fixture(scope="module")
+def book():
+    return load_rulebook()
+
+
+def call(*turns):
+    return spoken_call(*turns, call_id="t-hold", agent_id="A01")
+
+
+def acts_of(book, speaker: str, text: str) -> set[str]:
+    return {a.name for a in book.acts.tag_text(text, speaker)}
+
+
+# --- greeting ---------------------------------------------------------------------------------
+GREETINGS = [
+    "您好，有什么事吗？",                                       # (有|需要)+什么+事
+    "你好，请问您有什么需要？",
+    "早上好，这里是星河银行信用卡中心，请问您需要办理什么业务？",
+    "下午好，请问您是要咨询什么呢？",                            # 要+咨询+什么
+    "您好，我能为您做些什么？",                                  # 能+为您+做+什么
+    "您好，我叫李娜，很荣幸为您服务。",
+    "您好，顺达快递售后。",                                      # department name
+    "您好，城东营业厅。",
+    "晚上好，您说。",                                            # an invitation to speak
+    "感谢来电，8026号为您服务。",
+    "欢迎光临小鹿旗舰店，亲有什么可以帮您？",                    # chat register
+    "您好，這裡是宏達電信客服中心，我是306號。",                  # Traditional, phone register
+    "晚上好，請問您想辦理什麼業務？",                            # Traditional
+]
+NO_GREETING = [
+    "喂？说吧。",                                                # no greeting word
+    "订单号多少？",
+    "您好。",                                                    # greeting without offer or introduction
+    "您好，您在市中心吗？",                                      # 市中心 is a place, not a service centre
+    "你好，什么事这么急？",                                      # no 有/需要 before 什么
+    "您好，您說的是哪個訂單？",                                   # 您说的 mid-sentence is no invitation (Traditional)
+]
+
+
+@pytest.mark.parametrize("opening", GREETINGS)
+def test_proper_opening_passes(book, opening):
+    qa = assess(call((A, opening), (C, "我想问一下话费。"), BYE), book)
+    assert qa.checks["greeting_missing"] == "pass"
+
+
+@pytest.mark.parametrize("opening", NO_GREETING)
+def test_opening_without_greeting_and_offer_fails(book, opening):
+    qa = assess(call((A, opening), (C, "我想问一下话费。"), BYE), book)
+    assert qa.checks["greeting_missing"] == "fail"
+
+
+@pytest.mark.parametrize("summons", ["喂？", "喂，喂？", "嗯？", "Hello?"])
+def test_bare_summons_while_the_line_connects_is_skipped(book, summons):
+    qa = assess(call((A, summons), (C, "喂，你好。"), (A, "您好，联信移动，请讲。"), (C, "我问下流量。"), BYE), book)
+    assert qa.checks["greeting_missing"] == "pass"
+
+
+@pytest.mark.parametrize("second", ["说吧什么事。", "订单号多少？"])
+def test_summons_then_no_greeting_still_fails(book, second):
+    qa = assess(call((A, "喂？"), (C, "喂。"), (A, second), (C, "我问下流量。"), BYE), book)
+    assert qa.checks["greeting_missing"] == "fail"
+
+
+def test_a_real_first_turn_is_not_skipped(book):
+    qa = assess(call((A, "喂，说。"), (C, "你好。"), (A, "您好，联信移动，请讲。"), BYE), book)
+    assert qa.checks["greeting_missing"] == "fail"
+
+
+def test_bad_summons_regex_names_the_line():
+    text = DEFAULT_RULEBOOK.read_text(encoding="utf-8")
+    old = 'skip_summons: "(喂|哎|诶|嗯|啊|哦|hello|hi)*"'
+    assert old in text
+    with pytest.raises(RulebookError, match=r"default.yaml:\d+: .*greeting_missing.*skip_summons.*invalid regex"):
+        parse_rulebook(text.replace(old, 'skip_summons: "(喂"'), path=DEFAULT_RULEBOOK)
+
+
+# --- closing act and farewell ----------------------------------------------------------------
+CLOSING = [
+    "请问还有其他什么问题可以帮到您的吗？",                      # any order: 其他什么问题 + 可以帮到您
+    "请问还有可以为您服务的吗？",
+    "还有其他我可以为您效劳的么？",
+    "您还需要别的帮助吗？",
+    "那您看还有什么需要帮助的吗？",
+    "請問還有其他什麼問題可以幫您的嗎？",                        # Traditional
+    "您還需要其他服務嗎？",                                      # Traditional
+]
+NOT_CLOSING = [
+    "还有一个问题需要跟您确认一下。",                            # a question of the agent's, no offer of help
+    "还有问题需要您提供一下身份证。",
+    "还有可以帮您抵扣的积分。",                                  # help is not the object: a thing that helps
+    "现在还有可以给您用的优惠券。",
+    "您还需要办理实名认证。",
+    "還有專員可以幫您處理。",                                    # Traditional: staff who will act
+]
+
+
+@pytest.mark.parametrize("text", CLOSING)
+def test_offer_of_more_help_is_a_closing(book, text):
+    assert "closing" in acts_of(book, A, text)
+    qa = assess(call(GREET, (C, "好的。"), (A, text)), book)
+    assert qa.checks["farewell_missing"] == "pass"
+
+
+@pytest.mark.parametrize("text", NOT_CLOSING)
+def test_other_uses_of_haiyou_are_no_closing(book, text):
+    assert "closing" not in acts_of(book, A, text)
+    qa = assess(call(GREET, (C, "好的。"), (A, text)), book)
+    assert qa.checks["farewell_missing"] == "fail"
+
+
+CUSTOMER_CLOSING = ["没有了，谢谢。", "没啦。", "好的，没其他事了。", "那就这样吧。", "再会。", "沒有了，謝謝。"]
+CUSTOMER_NOT_CLOSING = [
+    "我的流量怎么没了？",                                        # something gone is a problem report
+    "充的话费一下子就没了。",
+    "从早上就这样，灶也打不着火。",                              # a state since then, no goodbye
+    "我看评价说是翻新机。",                                      # a product review, not rating the service
+    "這個月的流量怎麼就沒了？",                                  # Traditional
+]
+
+
+@pytest.mark.parametrize("text", CUSTOMER_CLOSING)
+def test_customer_closing(book, text):
+    assert "closing" in acts_of(book, C, text)
+
+
+@pytest.mark.parametrize("text", CUSTOMER_NOT_CLOSING)
+def test_customer_not_closing(book, text):
+    assert "closing" not in acts_of(book, C, text)
+
+
+@pytest.mark.parametrize("text", ["辛苦您点击加号给小妹评价一下。", "稍后请您对我的服务做出评价。", "請您對本次服務進行評價。"])
+def test_asking_to_rate_the_service_closes(book, text):
+    qa = assess(call(GREET, (C, "好的。"), (A, text)), book)
+    assert qa.checks["farewell_missing"] == "pass"
+
+
+@pytest.mark.parametrize("text", ["差评是可以删除评价的。", "商品评价里能看到。"])
+def test_product_reviews_do_not_close(book, text):
+    qa = assess(call(GREET, (C, "好的。"), (A, text)), book)
+    assert qa.checks["farewell_missing"] == "fail"
+
+
+@pytest.mark.parametrize("reopen", ["那运费谁出啊？", "对了，帮我把地址改一下。", "没有了，谢谢。啊对了，大概多久能到？",
+                                    "那個保修是一年嗎？"])
+def test_new_question_after_the_closing_needs_another_closing(book, reopen):
+    qa = assess(call(GREET, (C, "我的快递到哪了？"), (A, "明天送到。还有其他可以帮您的吗？"), (C, reopen),
+                     (A, "是的，明天就到。")), book)
+    assert qa.checks["farewell_missing"] == "fail"
+
+
+@pytest.mark.parametrize("answer", ["没有了，谢谢。", "好的，没事了。", "嗯嗯。", "沒有了，謝謝。"])
+def test_customer_ending_the_call_keeps_the_closing(book, answer):
+    qa = assess(call(GREET, (C, "我的快递到哪了？"), (A, "明天送到。还有其他可以帮您的吗？"), (C, answer),
+                     (A, "好的。")), book)
+    assert qa.checks["farewell_missing"] == "pass"
+
+
+def test_closing_again_after_the_new_question_passes(book):
+    qa = assess(call(GREET, (C, "我的快递到哪了？"), (A, "明天送到。还有其他可以帮您的吗？"), (C, "运费谁出？"),
+                     (A, "运费我们出。"), (C, "好。"), BYE), book)
+    assert qa.checks["farewell_missing"] == "pass"
+
+
+def test_chat_ending_on_an_unanswered_question_fails(book):
+    transcript = dialogue_transcript({"dialog_id": "chat-bye", "turns": [
+        {"role": "customer", "text": "发票开了吗"},
+        {"role": "agent", "text": "已经开好了，请问还有其他可以帮您的吗"},
+        {"role": "customer", "text": "那纸质的什么时候寄"}]}, 0, "chat.jsonl")
+    assert assess(transcript, book).checks["farewell_missing"] == "fail"
+
+
+# --- holds -----------------------------------------------------------------------------------
+ANNOUNCE = [
+    "我看看。",
+    "好的，我这边帮您查一下。",
+    "我查查看。",
+    "帮您核实一下，请稍等。",
+    "我這邊幫您確認一下。",                                      # Traditional
+]
+NOT_ANNOUNCE = [
+    "这边查看是有货的。",                                        # a report of what was seen
+    "小妹这边查看您选的是增值税发票哦。",
+    "我申请下取消订单。",                                        # an action, no wait
+    "请您提供一下订单号，帮您查看哦。",                          # waits for the customer's details first
+    "麻煩您告訴我手機號，我這邊幫您查一下。",                    # Traditional
+]
+
+
+@pytest.mark.parametrize("text", ANNOUNCE)
+def test_hold_announce(book, text):
+    assert "hold_announce" in acts_of(book, A, text)
+
+
+@pytest.mark.parametrize("text", NOT_ANNOUNCE)
+def test_not_hold_announce(book, text):
+    assert "hold_announce" not in acts_of(book, A, text)
+
+
+UNMARKED_RETURNS = [
+    ("嗯，我看一下。", "您的案子在核赔环节。"),
+    ("好，稍等。", "行李在机场了，下午安排送。"),
+    ("我查一下。", "您本月流量还剩三个G。"),
+    ("我這邊幫您查一下。", "您的包裹在派送中。"),                  # Traditional
+]
+
+
+@pytest.mark.parametrize("announce, back", UNMARKED_RETURNS)
+def test_short_hold_answered_without_thanks_is_missing(book, announce, back):
+    qa = assess(call(GREET, (C, "我想问一下。"), (A, announce, 5.0), (A, back), (C, "好的。"), BYE), book)
+    assert qa.checks["hold_thanks_missing"] == "fail"
+
+
+@pytest.mark.parametrize("announce, back", UNMARKED_RETURNS)
+def test_short_hold_answered_with_thanks_passes(book, announce, back):
+    qa = assess(call(GREET, (C, "我想问一下。"), (A, announce, 5.0), (A, "让您久等了，" + back), (C, "好的。"), BYE),
+                book)
+    assert qa.checks["hold_thanks_missing"] == "pass"
+
+
+def test_agent_going_on_at_once_is_no_hold(book):
+    qa = assess(call(GREET, (C, "我想问一下。"), (A, "我看一下。", 1.0), (A, "您是上个月办的吧？"), (C, "对。"), BYE), book)
+    assert qa.checks["hold_thanks_missing"] == "not_applicable"
+
+
+@pytest.mark.parametrize("back", ["您耐心等待哦，这款现在缺货。", "请您耐心等待一下，这款还没到货。", "需要让您等待几天。"])
+def test_asking_to_wait_is_no_thanks_for_the_wait(book, back):
+    qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 5.0), (A, back), (C, "好吧。"), BYE), book)
+    assert qa.checks["hold_thanks_missing"] == "fail"
+
+
+@pytest.mark.parametrize("back", ["感谢您的耐心等待，这款现在缺货。", "谢谢您耐心等候，已经发货了。",
+                                  "不好意思让您等待这么久，已经发货了。", "感謝您的耐心等候，已經發貨了。"])
+def test_thanks_for_the_wait(book, back):
+    qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 5.0), (A, back), (C, "好吧。"), BYE), book)
+    assert qa.checks["hold_thanks_missing"] == "pass"
