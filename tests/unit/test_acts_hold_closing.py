@@ -225,14 +225,28 @@ UNMARKED_RETURNS = [
 
 
 @pytest.mark.parametrize("announce, back", UNMARKED_RETURNS)
-def test_short_hold_answered_without_thanks_is_missing(book, announce, back):
+def test_announced_hold_answered_without_thanks_is_missing(book, announce, back):
+    qa = assess(call(GREET, (C, "我想问一下。"), (A, announce, 9.0), (A, back), (C, "好的。"), BYE), book)
+    assert qa.checks["hold_thanks_missing"] == "fail"
+
+
+@pytest.mark.parametrize("announce, back", UNMARKED_RETURNS)
+def test_a_few_seconds_answered_without_a_return_marker_is_no_hold(book, announce, back):
+    """SCHEMA.md (the 40 dev calls): 稍等 … 5 s … the answer is a look-up, not a hold."""
     qa = assess(call(GREET, (C, "我想问一下。"), (A, announce, 5.0), (A, back), (C, "好的。"), BYE), book)
+    assert qa.checks["hold_thanks_missing"] == "not_applicable"
+
+
+@pytest.mark.parametrize("announce", ["好，稍等。", "我查一下。", "我這邊幫您查一下。"])
+def test_short_announced_hold_ended_by_a_return_marker_is_missing_thanks(book, announce):
+    qa = assess(call(GREET, (C, "我想问一下。"), (A, announce, 4.0), (A, "查到了，您的包裹在派送中。"), (C, "好的。"), BYE),
+                book)
     assert qa.checks["hold_thanks_missing"] == "fail"
 
 
 @pytest.mark.parametrize("announce, back", UNMARKED_RETURNS)
 def test_short_hold_answered_with_thanks_passes(book, announce, back):
-    qa = assess(call(GREET, (C, "我想问一下。"), (A, announce, 5.0), (A, "让您久等了，" + back), (C, "好的。"), BYE),
+    qa = assess(call(GREET, (C, "我想问一下。"), (A, announce, 9.0), (A, "让您久等了，" + back), (C, "好的。"), BYE),
                 book)
     assert qa.checks["hold_thanks_missing"] == "pass"
 
@@ -244,12 +258,12 @@ def test_agent_going_on_at_once_is_no_hold(book):
 
 @pytest.mark.parametrize("back", ["您耐心等待哦，这款现在缺货。", "请您耐心等待一下，这款还没到货。", "需要让您等待几天。"])
 def test_asking_to_wait_is_no_thanks_for_the_wait(book, back):
-    qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 5.0), (A, back), (C, "好吧。"), BYE), book)
+    qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 9.0), (A, back), (C, "好吧。"), BYE), book)
     assert qa.checks["hold_thanks_missing"] == "fail"
 
 
 @pytest.mark.parametrize("back", ["感谢您的耐心等待，这款现在缺货。", "谢谢您耐心等候，已经发货了。",
                                   "不好意思让您等待这么久，已经发货了。", "感謝您的耐心等候，已經發貨了。"])
 def test_thanks_for_the_wait(book, back):
-    qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 5.0), (A, back), (C, "好吧。"), BYE), book)
+    qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 9.0), (A, back), (C, "好吧。"), BYE), book)
     assert qa.checks["hold_thanks_missing"] == "pass"
