@@ -34,6 +34,19 @@ class AsrConfig(_Section):
     device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="Where Whisper runs.")
     compute_type: str = Field("int8", description="CTranslate2 compute type (int8, float16, ...).")
     cpu_threads: int = Field(0, ge=0, description="CPU threads for CTranslate2; 0 = all cores.")
+    num_workers: int = Field(
+        1, ge=1, description="CTranslate2 workers per loaded model: >1 lets that many threads of one process "
+        "(flow.task_runner threads) transcribe at once, each with cpu_threads threads.",
+    )
+    batch_size: int = Field(
+        8, ge=0, description="Windows decoded together by faster-whisper's BatchedInferencePipeline, the VAD "
+        "speech of both stereo channels in one pass; 0 or 1 = sequential WhisperModel.transcribe per channel. "
+        "Batched is the default because it is faster at the same CER (see README, Benchmark).",
+    )
+    hotwords: tuple[str, ...] = Field(
+        (), description="Product and brand names put before every window as faster-whisper hotwords "
+        "(joined with ，); empty = none.",
+    )
     beam_size: int = Field(5, ge=1, description="Beam width of the decoder.")
     language: str = Field("zh", description="Spoken language passed to Whisper.")
     initial_prompt: str = Field(
@@ -43,6 +56,9 @@ class AsrConfig(_Section):
         "call-centre phrases, which leaked into the text); larger models follow prompts better.",
     )
     vad_min_silence_ms: int = Field(500, ge=50, description="Silence that ends a VAD speech chunk.")
+    vad_speech_pad_ms: int = Field(
+        400, ge=0, description="Audio kept before and after each VAD speech chunk (faster-whisper's speech_pad_ms)."
+    )
     utterance_pause_s: float = Field(
         1.0, gt=0, description="A gap between words at least this long splits an utterance."
     )

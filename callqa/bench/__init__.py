@@ -30,6 +30,8 @@ def _optional_section(module: str, function: str) -> Callable[[BenchContext], li
 SECTIONS: dict[str, Callable[[BenchContext], list[dict]]] = {
     "real_speech": _optional_section("callqa.bench.asr", "bench_real_speech"),
     "stereo": _optional_section("callqa.bench.asr", "bench_stereo"),
+    # paired, interleaved: whole `callqa transcribe` per setting vs a bare faster-whisper loop
+    "speed": _optional_section("callqa.bench.speed", "bench_speed"),
     "rules": _optional_section("callqa.bench.rules", "bench_rules"),  # label F1, speed, real text
     "real_dev": _optional_section("callqa.bench.real_dev", "bench_real_dev"),  # JDDC dev labels, real-style calls
     # diarization agent: DER, role accuracy, word attribution and speed on the mono8k files
