@@ -2,7 +2,7 @@
 threads runner and through a real local Dask cluster, at 100 calls and at N (default 1,000).
 
 The night is the stereo dev calls repeated under new call ids (``night-00001`` ...): the audio
-files are symlinks, the manifest gives each a fresh id, agent and time. Decoding 1,000 calls is
+files are hard links to one copy of each, the manifest gives each a fresh id, agent and time. Decoding 1,000 calls is
 about three hours on 2 cores, so the calls are not decoded again: the nightly flow's
 content-addressed transcript cache (same audio bytes + same ASR config + same channel mapping =
 one decode, whatever the call id; see ``flows.tasks.transcript_by_content``) is seeded with one
@@ -96,15 +96,25 @@ def _dev_rows(ctx: BenchContext) -> list[dict]:
 
 
 def night_source(folder: Path, originals: list[dict], size: int) -> Path:
-    """``size`` calls: symlinks to the originals in turn under new ids; manifest-<n>.csv for every n."""
+    """``size`` calls under new ids, each a hard link to a local copy of one original in turn.
+
+    Hard links, not symlinks: the manifest reader resolves symlinks and (rightly) refuses one
+    recording listed twice; a hard link is another file for it, with the same bytes. The copies
+    (one per distinct recording) keep the evaluation folder itself untouched.
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    local = folder / "originals"
+    local.mkdir(exist_ok=True)
     rows = []
     for number in range(1, size + 1):
         original = originals[(number - 1) % len(originals)]
+        copy = local / Path(original["file"]).name
+        if not copy.exists():
+            shutil.copyfile(original["file"], copy)
         name = f"night-{number:05d}.stereo.flac"
         link = folder / name
-        if not link.is_symlink():
-            link.symlink_to(original["file"])
+        if not link.exists():
+            os.link(copy, link)
         rows.append({**original, "file": name, "call_id": f"night-{number:05d}"})
     for n in {min(SMALL_NIGHT, size), size}:
         with (folder / f"manifest-{n}.csv").open("w", newline="", encoding="utf-8") as handle:
