@@ -77,6 +77,8 @@ def speed_settings(cfg: PipelineConfig, extra: str | None = None) -> list[Settin
     settings = [Setting(BARE, split=True), Setting(f"callqa (batch_size {cfg.asr.batch_size})", cfg)]
     if cfg.asr.batch_size > 1:
         settings.append(Setting("callqa sequential (batch_size 0)", _with_asr(cfg, {"batch_size": 0})))
+    else:
+        settings.append(Setting("callqa batched (batch_size 8)", _with_asr(cfg, {"batch_size": 8})))
     for name, overrides in json.loads(extra or "{}").items():
         if name == BARE_MIXED:
             settings.append(Setting(BARE_MIXED))

@@ -34,11 +34,11 @@ def test_broken_yaml_and_missing_file(tmp_path):
 
 def test_asr_speed_fields_have_documented_defaults(tmp_path):
     asr = PipelineConfig().asr
-    assert asr.batch_size == 8 and asr.hotwords == () and asr.num_workers == 1 and asr.vad_speech_pad_ms == 400
+    assert asr.batch_size == 0 and asr.hotwords == () and asr.num_workers == 1 and asr.vad_speech_pad_ms == 400
     path = tmp_path / "callqa.yaml"
-    path.write_text("asr:\n  batch_size: 0\n  hotwords: [华鑫银行, 速达快递]\n")
+    path.write_text("asr:\n  batch_size: 8\n  hotwords: [华鑫银行, 速达快递]\n")
     cfg = load_config(path)
-    assert cfg.asr.batch_size == 0 and cfg.asr.hotwords == ("华鑫银行", "速达快递")
+    assert cfg.asr.batch_size == 8 and cfg.asr.hotwords == ("华鑫银行", "速达快递")
     assert cfg.fingerprint("asr") != PipelineConfig().fingerprint("asr")  # a new setting is a new transcript
     path.write_text("asr:\n  batch_size: -1\n")
     with pytest.raises(ConfigError, match="asr.batch_size"):
