@@ -294,6 +294,8 @@ def eval_rules(
         for label, confusion in data["confusion"].items():
             console.print(f"  {label} (expected->predicted): " + ", ".join(f"{k} {v}" for k, v in confusion.items()))
         console.print("  resolution: " + ", ".join(f"{k} {v}" for k, v in data["resolution_confusion"].items()))
+        console.print(f"  resolution needs_review: {report.resolution_review} of {report.calls} calls; accuracy on the "
+                      f"other {report.calls - report.resolution_review}: {report.resolution_accuracy_confident:.3f}")
         if show_errors:
             for label, errors in data["errors"].items():
                 for error in errors:
@@ -472,12 +474,18 @@ def diarize_command(
 
     cfg = _config(config)
     diar_cfg = cfg.diarization.model_copy(update={"backend": backend}) if backend else cfg.diarization
-    files = sorted(
-        p for item in audio for p in ([item] if item.is_file() else item.rglob("*")) if p.suffix.lower() in AUDIO_SUFFIXES
-    )
-    if not files:
-        console.print(f"[red]error:[/red] no recordings ({', '.join(AUDIO_SUFFIXES)}) found in {audio}")
-        raise typer.Exit(2)
+    files: list[Path] = []
+    for item in audio:
+        if not item.exists():
+            console.print(f"[red]error:[/red] {item}: no such file or directory; pass mono recordings or a directory of them")
+            raise typer.Exit(2)
+        # a named file is always diarized (a bad one fails loudly); directories contribute their recordings
+        found = [item] if item.is_file() else sorted(
+            p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+        if not found:
+            console.print(f"[red]error:[/red] {item}: no recordings ({', '.join(AUDIO_SUFFIXES)}) found")
+            raise typer.Exit(2)
+        files.extend(p for p in found if p not in files)
     failed = 0
     try:
         diarizer = load_diarizer(diar_cfg)

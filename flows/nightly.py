@@ -180,12 +180,13 @@ def nightly_qa(
                                                       agent_channel=cfg.audio.agent_channel), since, until)
     rulebook = worker_rulebook(cfg)
     store = store_for(cfg)
+    # before the run row: an edited rulebook under a used version stops the night before it starts
+    content = rulebook.path.read_text(encoding="utf-8") if rulebook.path else ""
+    store.save_rulebook_version(rulebook.id, rulebook.version, content=content, sha256=rulebook.sha256)
     run_id = store.start_run(
         run_id=str(flow_run.id) if flow_run.id else None, rulebook_id=rulebook.id,
         rulebook_version=rulebook.version, config_hash=cfg.fingerprint(), pipeline_version=__version__,
     )
-    content = rulebook.path.read_text(encoding="utf-8") if rulebook.path else ""
-    store.save_rulebook_version(rulebook.id, rulebook.version, content=content, sha256=rulebook.sha256)
     log.info("run %s: %d recordings under %s, rulebook %s %s", run_id, len(recordings), source,
              rulebook.id, rulebook.version)
 

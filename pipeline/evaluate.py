@@ -211,6 +211,9 @@ class EvalReport:
     resolution_correct: int = 0
     resolution_confusion: Counter = field(default_factory=Counter)
     resolution_errors: list[str] = field(default_factory=list)
+    resolution_review: int = 0
+    """Calls whose outcome is too uncertain to count without a reviewer (``resolution_needs_review``)."""
+    resolution_review_correct: int = 0
     missing_transcripts: list[str] = field(default_factory=list)
     acts: dict[str, LabelScore] = field(default_factory=dict)
     """Per dialogue act, over the turns that carry an ``acts`` label."""
@@ -218,6 +221,12 @@ class EvalReport:
     @property
     def resolution_accuracy(self) -> float:
         return self.resolution_correct / self.calls if self.calls else 0.0
+
+    @property
+    def resolution_accuracy_confident(self) -> float:
+        """Resolution accuracy on the calls that do not go to review."""
+        rest = self.calls - self.resolution_review
+        return (self.resolution_correct - self.resolution_review_correct) / rest if rest else 0.0
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per label: precision, recall, F1 of the fault class (and macro-F1 for three-way labels)."""
@@ -245,6 +254,8 @@ class EvalReport:
             "resolution_accuracy": round(self.resolution_accuracy, 4),
             "resolution_confusion": {f"{e}->{p}": n for (e, p), n in sorted(self.resolution_confusion.items())},
             "resolution_errors": self.resolution_errors,
+            "resolution_review": self.resolution_review,
+            "resolution_accuracy_confident": round(self.resolution_accuracy_confident, 4),
             "missing_transcripts": self.missing_transcripts,
         }
 
@@ -289,8 +300,10 @@ def score_call(report: EvalReport, call: LabelledCall, qa: CallQA,
     _score_acts(report, call, qa)
     expected, got = call.labels["resolution"], predicted["resolution"]
     report.resolution_confusion[(expected, got)] += 1
+    report.resolution_review += qa.resolution_needs_review
     if expected == got:
         report.resolution_correct += 1
+        report.resolution_review_correct += qa.resolution_needs_review
     else:
         report.resolution_errors.append(f"{call.call_id}: expected {expected}, got {got} ({qa.resolution_evidence})")
 

@@ -306,6 +306,8 @@ class CallQA:
     """How sure ``resolution`` is (0-1); an unresolved outcome below the rulebook's threshold is needs_review."""
     resolution_utterances: tuple[int, ...] = ()
     """Indices of the utterances ``resolution`` rests on."""
+    resolution_needs_review: bool = False
+    """``resolution_confidence`` is below the rulebook's ``review_below``: a reviewer should confirm the outcome."""
     acts: tuple[dict, ...] = ()
     """Dialogue acts per utterance that has any: ``{"index", "speaker", "acts": [{"act", "score", "evidence"}]}``."""
 

@@ -40,6 +40,9 @@ def bench_real_dev(context: Any) -> list[dict]:
 def _rows(report: EvalReport, source: str) -> list[dict]:
     rows = [{**r, "target": f"≥ {TARGET:.2f}", "ok": r["value"] >= TARGET} if "resolution" in r["metric"] else r
             for r in _report_rows(report, source, TARGET)]
+    rows.append(_row(f"outcome needs_review calls ({source})", report.resolution_review, "", None))
+    rows.append(_row(f"outcome accuracy on the other calls ({source})", round(report.resolution_accuracy_confident, 3),
+                     "", None))
     for item in report.act_rows():
         rows.append(_row(f"act F1 {item['act']} ({source})", item["f1"], "", None))
     return rows

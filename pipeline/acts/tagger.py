@@ -1,8 +1,9 @@
 """Compiling the ``acts:`` section and tagging utterances with acts.
 
 Everything is compiled once per rulebook: one Aho-Corasick automaton over every act's literal
-phrases, and per act one alternation of its patterns that rules out most utterances with a single
-C-level scan. Tagging an utterance never compiles anything.
+phrases, and per act its patterns, tried one by one until one matches (separate regexes keep the
+C scanner's first-character skip that one big alternation of grammar patterns loses, about twice
+as fast). Tagging an utterance never compiles anything.
 """
 from __future__ import annotations
 
@@ -54,7 +55,6 @@ class _CompiledAct:
     speaker: str
     phrase_score: float
     patterns: tuple[_Pattern, ...]
-    any_pattern: re.Pattern[str] | None
     mask_phrases: ahocorasick.Automaton | None
     mask_patterns: tuple[re.Pattern[str], ...]
 
@@ -106,7 +106,7 @@ class ActTagger:
             if act.speaker != "any" and speaker != act.speaker:
                 continue
             hits = literal.get(k)
-            has_pattern = act.any_pattern is not None and act.any_pattern.search(compact) is not None
+            has_pattern = any(p.regex.search(compact) is not None for p in act.patterns)
             if not hits and not has_pattern:
                 continue
             best = self._best(act, compact, hits or (), has_pattern)
@@ -192,7 +192,6 @@ def compile_acts(spec: ActsSpec) -> ActTagger:
             regex = _compile_regex(pattern.re, spec.classes, loc + ("patterns", j, "re"))
             patterns.append(_Pattern(pattern.id, regex, pattern.score))
         patterns.sort(key=lambda p: -p.score)
-        any_pattern = re.compile("|".join(f"(?:{p.regex.pattern})" for p in patterns)) if patterns else None
         mask_literals = [p for p in (compact_text(x) for x in definition.exceptions
                                      if not x.startswith(REGEX_PREFIX)) if p]
         mask_patterns = tuple(_compile_regex(x[len(REGEX_PREFIX):], spec.classes, loc + ("exceptions", j))
@@ -204,7 +203,7 @@ def compile_acts(spec: ActsSpec) -> ActTagger:
                 masks.add_word(phrase, phrase)
             masks.make_automaton()
         acts.append(_CompiledAct(name=name, speaker=definition.speaker, phrase_score=definition.phrase_score,
-                                 patterns=tuple(patterns), any_pattern=any_pattern, mask_phrases=masks,
+                                 patterns=tuple(patterns), mask_phrases=masks,
                                  mask_patterns=mask_patterns))
     automaton = None
     if owners:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pipeline.acts import OutcomeOptions, call_outcome
 from pipeline.rules.context import CallContext
 from pipeline.rules.rulebook import Rule
-from pipeline.rules.text import Hit, TextView, load_tokenizer, tokens_with_spans
+from pipeline.rules.text import Hit, PhraseSet, TextView, load_tokenizer, tokens_with_spans
 from pipeline.types import Finding
 
 QUOTE_MAX_CHARS = 160
@@ -249,7 +249,7 @@ def check_response(rule: Rule, ctx: CallContext) -> Outcome:
         t = ctx.turn_of_utterance(i)
         window = [r for r in respond_turns if (r >= t if spec.include_trigger_turn else r > t)][:spec.within_turns]
         for r in window:
-            answer = respond.search(ctx.turn_view(r)) if respond else None
+            answer = _answer(respond, rule.sets.get("respond_exceptions"), ctx.turn_view(r)) if respond else None
             if answer is not None:
                 return Outcome("pass", evidence=f"{why} -> {_pattern(answer)}")
             if spec.respond_acts:
@@ -266,6 +266,14 @@ def check_response(rule: Rule, ctx: CallContext) -> Outcome:
                                     message=f"{spec.trigger_speaker} said {why!r}; no "
                                             f"{spec.respond_speaker} response in the next "
                                             f"{spec.within_turns} turn(s)"),))
+
+
+def _answer(respond: PhraseSet, exceptions: PhraseSet | None, view: TextView) -> Hit | None:
+    """The first ``respond`` hit that is not part of a ritual formula in ``exceptions``."""
+    if not exceptions:
+        return respond.search(view)
+    masks = exceptions.find_all(view)
+    return next((h for h in respond.find_all(view) if not _suppressed(h, masks)), None)
 
 
 def _after_act(ctx: CallContext, index: int, names) -> bool:
@@ -520,19 +528,40 @@ def _unresolved_cues(rule: Rule, ctx: CallContext, closing: list[int]) -> list[t
     return out
 
 
+def _completions(rule: Rule, ctx: CallContext) -> list[tuple[int, str]]:
+    """Agent utterances reporting an action done (已经帮您取消成功了): a commitment before them was kept in the call."""
+    cues = rule.sets.get("completion_cues")
+    if not cues:
+        return []
+    return [(i, hit.pattern) for i in ctx.utterances_of("agent") if (hit := cues.search(ctx.views[i])) is not None]
+
+
+def _outcome_acts(rule: Rule, ctx: CallContext, i: int) -> tuple:
+    """The utterance's acts, less alternative offers that are only the closing formula (还有什么可以帮您的吗)."""
+    acts = ctx.acts(i)
+    formulas = rule.sets.get("closing_formulas")
+    if not formulas or not any(a.name == "alternative_offer" for a in acts):
+        return acts
+    spans = formulas.find_all(ctx.views[i])
+    return tuple(a for a in acts if a.name != "alternative_offer"
+                 or not any(h.start <= a.start and a.end <= h.end for h in spans))
+
+
 def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None, dict]:
     spec = rule.spec
     closing = [i for t in ctx.turns_of("customer")[-spec.closing_turns:] for i in ctx.turns[t].indices]
     waiting = rule.sets["unresolved_exceptions"]
     stance = [i for i in closing if not (waiting and waiting.search(ctx.views[i]))]  # 等你们电话: waiting, not giving up
-    utterances = [(i, ctx.utterances[i].speaker, ctx.acts(i)) for i in ctx.order if ctx.views[i].compact]
+    utterances = [(i, ctx.utterances[i].speaker, _outcome_acts(rule, ctx, i)) for i in ctx.order if ctx.views[i].compact]
     options = OutcomeOptions(give_up_min_score=spec.give_up_min_score,
                              commitment_min_score=spec.commitment_min_score,
                              refusal_min_score=spec.refusal_min_score,
-                             open_refusal_confidence=spec.open_refusal_confidence)
+                             open_refusal_confidence=spec.open_refusal_confidence,
+                             satisfaction_min_score=spec.satisfaction_min_score)
     outcome = call_outcome(utterances, stance, options, commitments=_commitments(rule, ctx),
-                           unresolved_cues=_unresolved_cues(rule, ctx, closing))
-    extra = {"confidence": outcome.confidence, "utterances": outcome.evidence}
+                           unresolved_cues=_unresolved_cues(rule, ctx, closing), completions=_completions(rule, ctx))
+    extra = {"confidence": outcome.confidence, "utterances": outcome.evidence,
+             "needs_review": outcome.confidence < spec.review_below}
     quoted = "; ".join(f"{ctx.utterances[i].speaker} [{i}]: {ctx.utterances[i].text}" for i in outcome.evidence)
     evidence = f"{outcome.reason} | {quoted}" if quoted else outcome.reason
     if outcome.resolution != "unresolved":

@@ -77,11 +77,13 @@ def assess(transcript: Transcript, rulebook: Rulebook, options: RuleOptions = Ru
         resolution_evidence=evidence,
         recorded_at=transcript.call.recorded_at,
         role_confidence=transcript.roles.confidence,
-        needs_review=bool(transcript.roles.needs_review or no_agent or any(f.needs_review for f in findings)),
+        needs_review=bool(transcript.roles.needs_review or no_agent or any(f.needs_review for f in findings)
+                          or extra.get("needs_review", False)),
         metrics=metrics,
         checks={rule_id: outcome.status for rule_id, outcome in run.outcomes.items()},
         resolution_confidence=float(extra.get("confidence", 1.0)),
         resolution_utterances=tuple(extra.get("utterances", ())),
+        resolution_needs_review=bool(extra.get("needs_review", False)),
         acts=call_acts(ctx),
     )
 

@@ -34,14 +34,15 @@ _PHRASE_FIELDS: dict[str, dict[str, int]] = {
     "phrases": {"phrases": _FIRE, "exceptions": _PASS},
     "negation": {"forbidden": _FIRE, "refusal": _FIRE, "polite": _PASS, "softeners": _PASS,
                  "alternatives": _PASS, "reasons": _PASS},
-    "response": {"trigger": _FIRE, "trigger_exceptions": _PASS, "respond": _PASS},
+    "response": {"trigger": _FIRE, "trigger_exceptions": _PASS, "respond": _PASS, "respond_exceptions": _PASS},
     "hold": {"hold_phrases": _PASS, "thanks": _PASS},
     "overlap": {"backchannels": _PASS},
     "silence": {"announced_by": _PASS},
     "speech_rate": {},
     "order": {"first": _PASS, "disclose": _FIRE},
     "resolution": {"commitment_actions": _PASS, "deadlines": _PASS, "tickets": _PASS,
-                   "unresolved_cues": _FIRE, "unresolved_exceptions": _PASS, "agent_unresolved_cues": _FIRE},
+                   "unresolved_cues": _FIRE, "unresolved_exceptions": _PASS, "agent_unresolved_cues": _FIRE,
+                   "completion_cues": _FIRE, "closing_formulas": _PASS},
 }
 # Lists of good behaviour the agent must show: 您 phrases also match their 你 form.
 _NI_VARIANT_FIELDS = frozenset({"respond", "thanks", "hold_phrases", "announced_by", "first", "backchannels",

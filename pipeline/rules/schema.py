@@ -126,6 +126,7 @@ class ResponseRule(_RuleBase):
     trigger_exceptions: PhraseList = []
     respond_speaker: SpeakerScope = "agent"
     respond: PhraseList = []
+    respond_exceptions: PhraseList = Field([], description="Ritual formulas that are no answer (怠慢之处请您谅解).")
     respond_acts: list[str] = Field([], description="Acts of respond_speaker that answer (apology_empathy).")
     min_act_score: float = Field(0.5, ge=0, le=1)
     reaction_exempt_acts: list[str] = Field([], description="Trigger acts that do not count once the other side "
@@ -226,6 +227,10 @@ class ResolutionRule(_RuleBase):
     unresolved_cues: PhraseList = Field(min_length=1)
     unresolved_exceptions: PhraseList = []
     agent_unresolved_cues: PhraseList = []
+    completion_cues: PhraseList = Field(default_factory=list, description="Agent phrases reporting an action done "
+                                        "(已经帮您取消成功了): a commitment before one was kept in the call.")
+    closing_formulas: PhraseList = Field(default_factory=list, description="Closing formulas (还有什么可以帮您的吗) in "
+                                         "which an alternative_offer act is no alternative: a refusal before it stays open.")
     closing_turns: int = Field(3, ge=1)
     use_acts: bool = Field(True, description="Also read commitments, refusals and the customer's closing stance "
                                              "from the dialogue acts (needs an acts: section).")
@@ -233,6 +238,8 @@ class ResolutionRule(_RuleBase):
     commitment_min_score: float = Field(0.8, ge=0, le=1)
     refusal_min_score: float = Field(0.75, ge=0, le=1)
     open_refusal_confidence: float = Field(0.6, ge=0, le=1)
+    satisfaction_min_score: float = Field(0.7, ge=0, le=1, description="Customer satisfaction this sure (明白了, "
+                                          "能用了) answers a refusal; a bare 好的 (0.6) does not.")
     review_below: float = Field(0.65, ge=0, le=1, description="An unresolved outcome less sure than this is "
                                                               "needs_review (its deduction waits for a reviewer).")
     homophones: bool = True

@@ -38,8 +38,20 @@ def open_engine(url: str | None = None) -> Engine:
             "for PostgreSQL install callqa[postgres]"
         ) from e
     except SQLAlchemyError as e:
-        raise StoreError(f"cannot open database {parsed.render_as_string(hide_password=True)}: {e}") from e
+        raise StoreError(
+            f"cannot open database {parsed.render_as_string(hide_password=True)}: {database_reason(e)}"
+        ) from e
     return engine
+
+
+def database_reason(error: SQLAlchemyError) -> str:
+    """The driver's one-line reason, without SQLAlchemy's SQL echo, parameters and help link.
+
+    The parameters may hold personal data from transcripts, and the multi-line text breaks the
+    one-line error a nightly log shows per call.
+    """
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 class Database:
@@ -72,7 +84,7 @@ class Database:
             with open_connection() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise StoreError(f"database {self.url}: {failure}: {e}") from e
+            raise StoreError(f"database {self.url}: {failure}: {database_reason(e)}") from e
 
     def read_frame(self, query: Any) -> pd.DataFrame:
         """The rows of a query, with its columns even when there are none."""

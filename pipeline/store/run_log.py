@@ -46,11 +46,22 @@ def finish_run(conn: Connection, run_id: str, *, n_calls: int, n_failed: int, st
 
 
 def save_rulebook_version(conn: Connection, rulebook_id: str, version: str, *, content: str, sha256: str) -> None:
+    """Remember a rulebook version; an edited rulebook under a version already used is an error.
+
+    Scores are kept per rulebook version, so a weight edited without a version bump would silently
+    overwrite the history reviewers compare against.
+    """
     exists = conn.execute(
-        select(rulebook_versions.c.version).where(
+        select(rulebook_versions.c.sha256).where(
             rulebook_versions.c.rulebook_id == rulebook_id, rulebook_versions.c.version == version
         )
     ).first()
+    if exists is not None and exists.sha256 and sha256 and exists.sha256 != sha256:
+        raise StoreError(
+            f"rulebook {rulebook_id} {version} was changed since this database first used it "
+            f"(sha256 {exists.sha256[:12]} then, {sha256[:12]} now); raise `version:` in the rulebook "
+            "(e.g. to the next patch number) so earlier scores keep their meaning, then run again"
+        )
     if exists is None:
         conn.execute(insert(rulebook_versions).values(
             rulebook_id=rulebook_id, version=version, sha256=sha256, content=content,

@@ -8,6 +8,7 @@ from pipeline.errors import RulebookError
 from pipeline.evaluate import dialogue_transcript
 from pipeline.rules import DEFAULT_RULEBOOK, assess, load_rulebook, parse_rulebook
 from pipeline.types import CallMeta, Transcript, Utterance
+from tests.dialogue_factory import spoken_call
 
 A, C = "agent", "customer"
 
@@ -18,12 +19,7 @@ def book():
 
 
 def call(*turns, gap_s: float = 0.5) -> Transcript:
-    """(speaker, text[, pause_after_s]) turns, 3 s each."""
-    utterances, t = [], 0.0
-    for speaker, text, *pause in turns:
-        utterances.append(Utterance(speaker=speaker, start_s=t, end_s=t + 3.0, text=text))
-        t += 3.0 + (pause[0] if pause else gap_s)
-    return Transcript(call=CallMeta(call_id="t-acts", agent_id="A01"), duration_s=t, utterances=tuple(utterances))
+    return spoken_call(*turns, gap_s=gap_s, call_id="t-acts", agent_id="A01")
 
 
 GREET = (A, "您好，客服中心，请问有什么可以帮您？")
@@ -137,7 +133,7 @@ def test_unknown_act_in_a_rule_names_the_line():
 
 def test_unknown_word_class_names_the_line():
     with pytest.raises(RulebookError, match=r"default.yaml:\d+: acts: unknown word class \{nosuch\}"):
-        parse_rulebook(_edited('re: "{why}.{0,8}{anomaly}"', 're: "{why}{nosuch}"'), path=DEFAULT_RULEBOOK)
+        parse_rulebook(_edited('re: "{loss_verb}.{0,8}{money}"', 're: "{loss_verb}{nosuch}"'), path=DEFAULT_RULEBOOK)
 
 
 def test_bad_act_score_is_a_validation_error():

@@ -210,3 +210,23 @@ def test_cli_diarize_without_audio_fails_cleanly(tmp_path):
 
     result = CliRunner().invoke(app, ["diarize", str(tmp_path)])
     assert result.exit_code == 2
+
+
+def test_cli_diarize_never_drops_a_named_file(make_wav, tmp_path):
+    from typer.testing import CliRunner
+
+    from callqa.cli import app
+
+    samples, _ = synth_call([("A", 1.5), ("B", 1.2)], seed=3)
+    good = make_wav("call-3.wav", samples, SR)
+    odd = tmp_path / "call-4.recording"
+    odd.write_bytes(b"not audio")
+    missing = tmp_path / "call-5.wav"
+
+    result = CliRunner().invoke(app, ["diarize", str(good), str(missing), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "call-5.wav" in result.output and "no such file" in result.output
+
+    # a named file with an unusual suffix is tried and fails loudly, not skipped
+    result = CliRunner().invoke(app, ["diarize", str(good), str(odd), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "call-4.recording" in result.output
+    assert (tmp_path / "out" / "call-3.rttm").exists()

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.rules import assess, load_rulebook
-from pipeline.types import CallMeta, Transcript, Utterance
+from pipeline.types import Transcript
+from tests.dialogue_factory import spoken_call
 
 
 @pytest.fixture(scope="module")
@@ -12,12 +13,8 @@ def rulebook():
     return load_rulebook()
 
 
-def call(*turns: tuple[str, str]) -> Transcript:
-    utterances, t = [], 0.0
-    for speaker, text in turns:
-        utterances.append(Utterance(speaker=speaker, start_s=t, end_s=t + 3.0, text=text))
-        t += 3.5
-    return Transcript(call=CallMeta(call_id="t-003", agent_id="A03"), duration_s=t, utterances=tuple(utterances))
+def call(*turns, gap_s: float = 0.5) -> Transcript:
+    return spoken_call(*turns, gap_s=gap_s, call_id="t-003", agent_id="A03")
 
 
 GREETING = ("agent", "您好，欢迎致电，请问有什么可以帮您？")
@@ -74,12 +71,15 @@ def test_plain_request_needs_no_apology(rulebook, request_text):
     assert qa.checks["apology_missing"] == "not_applicable"
 
 
-def test_apology_must_come_within_four_agent_turns(rulebook):
-    late = [("agent", "请提供一下手机号。"), ("customer", "一三九。"), ("agent", "后四位呢？"), ("customer", "一二三四。"),
-            ("agent", "姓名呢？"), ("customer", "张三。"), ("agent", "地址呢？"), ("customer", "北京。"),
-            ("agent", "不好意思给您添麻烦了。")]
-    qa = assess(call(GREETING, ("customer", "我的快递丢了。"), *late), rulebook)
+def test_apology_must_come_within_the_rules_window(rulebook):
+    questions = ["请提供一下手机号。", "后四位呢？", "姓名呢？", "地址呢？", "哪个快递？", "几号下的单？"]
+    window = rulebook.rules["apology_missing"].spec.within_turns
+    assert window <= len(questions)
+    late = [turn for q in questions[:window] for turn in (("agent", q), ("customer", "嗯。"))]
+    qa = assess(call(GREETING, ("customer", "我的快递丢了。"), *late, ("agent", "不好意思给您添麻烦了。")), rulebook)
     assert qa.checks["apology_missing"] == "fail"
+    in_time = late[:-2] + [("agent", "不好意思给您添麻烦了。")]
+    assert assess(call(GREETING, ("customer", "我的快递丢了。"), *in_time), rulebook).checks["apology_missing"] == "pass"
 
 
 # --- resolution --------------------------------------------------------------------------------

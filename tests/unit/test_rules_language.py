@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.rules import RuleOptions, assess, load_rulebook, match
 from pipeline.types import CallMeta, Transcript, Utterance
+from tests.dialogue_factory import spoken_call
 
 
 @pytest.fixture(scope="module")
@@ -16,13 +17,8 @@ def rulebook():
     return load_rulebook()
 
 
-def call(*turns: tuple[str, str], gap_s: float = 0.5) -> Transcript:
-    """A transcript from (speaker, text) pairs, each turn 3 s long, ``gap_s`` apart."""
-    utterances, t = [], 0.0
-    for speaker, text in turns:
-        utterances.append(Utterance(speaker=speaker, start_s=t, end_s=t + 3.0, text=text))
-        t += 3.0 + gap_s
-    return Transcript(call=CallMeta(call_id="t-001", agent_id="A01"), duration_s=t, utterances=tuple(utterances))
+def call(*turns, gap_s: float = 0.5) -> Transcript:
+    return spoken_call(*turns, gap_s=gap_s, call_id="t-001", agent_id="A01")
 
 
 def fired(transcript: Transcript, rulebook, rule_id: str) -> list:

@@ -147,7 +147,20 @@ def test_database_errors_become_store_errors(tmp_path):
     with open_store(f"sqlite:///{tmp_path / 'db.sqlite'}") as s:
         with s.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE scores")
-        with pytest.raises(StoreError, match="rolled back"):
+        with pytest.raises(StoreError, match="rolled back") as written:
             s.save_call(transcript("c1"), qa("c1"))
         with pytest.raises(StoreError, match="read failed"):
             s.calls_frame()
+    # One line naming the cause; no SQL echo with transcript values, no help link.
+    message = str(written.value)
+    assert "no such table: scores" in message
+    assert "\n" not in message and "[SQL" not in message and "sqlalche.me" not in message
+
+
+def test_edited_rulebook_under_a_used_version_is_refused(tmp_path):
+    with open_store(f"sqlite:///{tmp_path / 'db.sqlite'}") as s:
+        s.save_rulebook_version("default", "1.0.0", content="rules: [a]", sha256="a" * 64)
+        s.save_rulebook_version("default", "1.0.0", content="rules: [a]", sha256="a" * 64)  # same file: fine
+        with pytest.raises(StoreError, match=r"default 1\.0\.0 was changed.*raise `version:`"):
+            s.save_rulebook_version("default", "1.0.0", content="rules: [b]", sha256="b" * 64)
+        s.save_rulebook_version("default", "1.0.1", content="rules: [b]", sha256="b" * 64)

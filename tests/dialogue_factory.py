@@ -1,0 +1,13 @@
+"""Transcripts from (speaker, text) turns, for the rule and act tests that need a whole call."""
+from __future__ import annotations
+
+from pipeline.types import CallMeta, Transcript, Utterance
+
+
+def spoken_call(*turns: tuple, gap_s: float = 0.5, call_id: str = "t-001", agent_id: str = "A01") -> Transcript:
+    """(speaker, text[, pause_after_s]) turns, each 3 s long and ``gap_s`` apart unless a pause is given."""
+    utterances, t = [], 0.0
+    for speaker, text, *pause in turns:
+        utterances.append(Utterance(speaker=speaker, start_s=t, end_s=t + 3.0, text=text))
+        t += 3.0 + (pause[0] if pause else gap_s)
+    return Transcript(call=CallMeta(call_id=call_id, agent_id=agent_id), duration_s=t, utterances=tuple(utterances))

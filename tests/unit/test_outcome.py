@@ -1,0 +1,123 @@
+"""The call outcome from the whole call: the last commitment against a later completion, refusals
+left open, the customer's closing stance, and the confidence that sends uncertain calls to review.
+
+Calls are written for these tests (phone and chat register, Simplified and Traditional), not taken
+from any evaluation set.
+"""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.evaluate import EvalReport, LabelledCall, score_call
+from pipeline.rules import assess, load_rulebook
+from pipeline.types import Transcript
+from tests.dialogue_factory import spoken_call
+
+A, C = "agent", "customer"
+GREET = (A, "您好，客服中心，请问有什么可以帮您？")
+BYE = (A, "感谢您的来电，再见。")
+
+
+@pytest.fixture(scope="module")
+def book():
+    return load_rulebook()
+
+
+def call(*turns, gap_s: float = 0.5) -> Transcript:
+    return spoken_call(*turns, gap_s=gap_s, call_id="t-outcome", agent_id="A01")
+
+
+FOLLOW_UPS = [
+    # deadlines, escalation, visits, notices, in both registers
+    [(C, "我家宽带从昨天开始就上不了网。"), (A, "给您提交了一个故障工单，装维师傅明天上午上门。"), (C, "好的。")],
+    [(C, "我的快递三天没动了。"), (A, "好的，这边帮您催促一下站点。"), (C, "好的谢谢。")],
+    [(C, "话费多扣了二十块。"), (A, "我帮您申请一下退费，三到五个工作日内退回原账户。"), (C, "行。")],
+    [(C, "积分怎么少了一半？"), (A, "我把您的情况反馈给专员，有结果第一时间通知您。"), (C, "嗯，好吧。")],
+    [(C, "發票抬頭開錯了。"), (A, "好的，修改好了給您發短信。"), (C, "好的，謝謝。")],           # Traditional
+    # ASR-like, no punctuation
+    [(C, "我家宽带从昨天晚上就连不上了"), (A, "好的我这边帮您报障一下 维修人员会在二十四小时内跟您联系"), (C, "那好吧 尽快啊")],
+    [(C, "这个月话费怎么多了五十块"), (A, "是增值业务扣费 给您退订了 扣的费用给您申请退回 三到五个工作日退到您的话费账户"),
+     (C, "好的谢谢")],
+    [(C, "我上个月的理赔款还没到"), (A, "我这边给您加急处理 明天下午之前给您回电"), (C, "好")],
+]
+
+
+@pytest.mark.parametrize("turns", FOLLOW_UPS)
+def test_pending_action_for_the_customer_is_follow_up(book, turns):
+    qa = assess(call(GREET, *turns, BYE), book)
+    assert qa.resolution == "follow_up", qa.resolution_evidence
+    assert qa.resolution_utterances and qa.resolution_confidence >= 0.65 and not qa.resolution_needs_review
+
+
+RESOLVED = [
+    # normal process or policy, not a pending action for this customer
+    [(C, "退款一般多久到账？"), (A, "一般三个工作日内到账的。"), (C, "好的，明白了。")],
+    [(C, "你们送货前会打电话吗？"), (A, "配送的时候快递员会联系您的。"), (C, "那就好。")],
+    # committed, then done in the same call
+    [(C, "帮我把这个月的流量包退了吧。"), (A, "好的，我马上为您申请退订。"), (A, "已经为您退订成功了。"), (C, "好的，谢谢。")],
+    [(C, "我的钱还没退回来。"), (A, "我这边帮您加急处理。"), (C, "哦，到账了，看到了。")],
+    [(C, "我的密码忘了"), (A, "我这边给您重置一下 您稍等"), (A, "已经重置好了 新密码短信发到您手机上了"),
+     (C, "收到了 可以登录了 谢谢")],
+    [(C, "我想开通来电显示"), (A, "好的已经给您开通成功了 下个月一号开始收费"), (C, "好的谢谢")],
+    # satisfied, then a side remark that reads as a refusal
+    [(C, "怎么改密码？"), (A, "在APP设置里就可以改。"), (C, "好的，明白了。"), (A, "其他的我这边就不清楚了。"), (C, "行，谢谢。")],
+]
+
+
+@pytest.mark.parametrize("turns", RESOLVED)
+def test_policy_or_completed_commitment_is_resolved(book, turns):
+    qa = assess(call(GREET, *turns, BYE), book)
+    assert qa.resolution == "resolved", qa.resolution_evidence
+
+
+def test_open_refusal_acknowledged_only_is_unresolved_for_review(book):
+    """The agent cannot do it and offers nothing; 好的谢谢 is not satisfaction, so unresolved, but unsure."""
+    qa = assess(call(GREET, (C, "能帮我把话费转给我妈吗？"), (A, "这个办不了。"), (C, "好的，谢谢。"), BYE), book)
+    assert qa.resolution == "unresolved" and qa.resolution_needs_review and qa.needs_review
+    (f,) = [f for f in qa.findings if f.rule_id == "unresolved_issue"]
+    assert f.needs_review
+
+
+@pytest.mark.parametrize("reply", ["晕，知道了。", "那没办法了。", "那我过两天再打过来问。", "行吧。", "唉，那我只能換個運營商了。"])
+def test_open_refusal_then_resigned_customer_is_unresolved(book, reply):
+    qa = assess(call(GREET, (C, "我能不能把套餐改回原来的？"), (A, "原来的套餐已经下架了，改不了。"), (C, reply), BYE), book)
+    assert qa.resolution == "unresolved", qa.resolution_evidence
+    assert not qa.resolution_needs_review and 3 in qa.resolution_utterances
+
+
+def test_closing_formula_is_no_alternative(book):
+    """还有什么可以帮您的吗 reads as 可以帮您 (an alternative) but leaves the refusal open."""
+    qa = assess(call(GREET, (C, "我想退掉这个会员。"), (A, "会员开通后是不支持退的。"), (C, "哦，好吧。"),
+                     (A, "请问还有什么可以帮您的吗？"), (C, "没了。"), BYE), book)
+    assert qa.resolution == "unresolved", qa.resolution_evidence
+
+
+def test_refusal_with_alternative_accepted_is_resolved(book):
+    qa = assess(call(GREET, (C, "能电话里补卡吗？"), (A, "电话里办不了，您可以带身份证到营业厅办理。"),
+                     (C, "好的，明白了。"), BYE), book)
+    assert qa.resolution == "resolved"
+
+
+def test_giving_up_after_a_commitment_is_unresolved(book):
+    qa = assess(call(GREET, (C, "宽带又断了。"), (A, "我给您登记一下，二十四小时内师傅联系您。"),
+                     (C, "每次都这样，算了，我自己找人修。"), BYE), book)
+    assert qa.resolution == "unresolved" and qa.resolution_confidence >= 0.8
+
+
+def test_eval_reports_review_count_and_accuracy_on_the_rest(book):
+    report = EvalReport(source="reference")
+    calls = [("unresolved", call(GREET, (C, "能帮我转话费吗？"), (A, "这个办不了。"), (C, "好的，谢谢。"), BYE)),
+             ("resolved", call(GREET, (C, "怎么查流量？"), (A, "发短信CXLL到10086。"), (C, "好的，明白了。"), BYE))]
+    for label, transcript in calls:
+        labelled = LabelledCall(call_id="t", agent_id=None, turns=(), duration_s=transcript.duration_s, path=None,
+                                labels={"opening_greeting": True, "closing_farewell": True, "apology": "not_needed",
+                                        "hold_thanks": "not_needed", "harsh_turns": [], "interruption_turns": [],
+                                        "resolution": label})
+        score_call(report, labelled, assess(transcript, book))
+    assert report.resolution_review == 1 and report.resolution_accuracy_confident == 1.0
+    assert report.to_dict()["resolution_review"] == 1
+
+
+def test_customer_leaving_angry_is_unresolved_for_review(book):
+    qa = assess(call(GREET, (C, "我的宽带怎么又断了？"), (A, "这边看线路是正常的。"), (C, "你们这服务也太差了吧。"), BYE), book)
+    assert qa.resolution == "unresolved" and qa.resolution_needs_review, qa.resolution_evidence
