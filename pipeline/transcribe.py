@@ -2,16 +2,20 @@
 
 A stereo call is two channels, each party on its own (see :mod:`pipeline.calls`); a mono call
 is one channel that diarization splits later. :func:`transcribe_channels` decodes all channels
-of a call in one batched pass by default (``asr.batch_size`` > 1: faster-whisper's
+of a call either in one batched pass (``asr.batch_size`` > 1: faster-whisper's
 ``BatchedInferencePipeline`` over the VAD speech of every channel laid end to end, words mapped
-back to their channel and time); ``asr.batch_size`` 0 or 1 transcribes one channel after the
-other with ``WhisperModel.transcribe`` (the sequential path).
+back to their channel and time); ``asr.batch_size`` 0 or 1 (the default) runs
+``WhisperModel.transcribe`` once per channel, the channels side by side on the model's
+``asr.num_workers`` CTranslate2 workers (one after the other when that is 1).
 """
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -47,6 +51,7 @@ class TranscribeOptions:
     hallucination_silence_threshold_s: float | None = None
     batch_size: int = 0
     hotwords: str | None = None
+    parallel_channels: int = 1
 
     @classmethod
     def from_config(cls, cfg: AsrConfig) -> TranscribeOptions:
@@ -54,7 +59,8 @@ class TranscribeOptions:
                    vad_min_silence_ms=cfg.vad_min_silence_ms, vad_speech_pad_ms=cfg.vad_speech_pad_ms,
                    utterance_pause_s=cfg.utterance_pause_s,
                    hallucination_silence_threshold_s=cfg.hallucination_silence_threshold_s,
-                   batch_size=cfg.batch_size, hotwords=hotword_prompt(cfg.hotwords))
+                   batch_size=cfg.batch_size, hotwords=hotword_prompt(cfg.hotwords),
+                   parallel_channels=cfg.num_workers)
 
     @property
     def batched(self) -> bool:
@@ -104,10 +110,26 @@ def hotword_prompt(hotwords: Sequence[str]) -> str | None:
     return "，".join(names) or None
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, which containers and taskset narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_layout(cfg: AsrConfig) -> tuple[int, int]:
+    """``(threads per worker, workers)`` for CTranslate2: ``asr.cpu_threads`` 0 shares the usable
+    cores evenly among ``asr.num_workers``."""
+    threads = cfg.cpu_threads or max(1, usable_cores() // cfg.num_workers)
+    return threads, cfg.num_workers
+
+
 def load_whisper(cfg: AsrConfig):
-    """Load (once per model/device/compute type) the configured faster-whisper model."""
+    """Load (once per model/device/compute type/thread layout) the configured faster-whisper model."""
     path = resolve_whisper_model(cfg.model, cfg.models_dir)
-    return _load_whisper_cached(path, cfg.device, cfg.compute_type, cfg.cpu_threads, cfg.num_workers)
+    threads, workers = thread_layout(cfg)
+    return _load_whisper_cached(path, cfg.device, cfg.compute_type, threads, workers)
 
 
 @lru_cache(maxsize=2)
@@ -184,12 +206,8 @@ def transcribe_channels(
     gets the seconds of audio done, counting the channels one after the other.
     """
     if not options.batched:
-        out, offset = [], 0.0
-        for samples, speaker, channel in zip(channels, speakers, channel_ids):
-            report = None if progress is None else (lambda done, base=offset: progress(base + done))
-            out.append(transcribe_channel(samples, model, options, speaker=speaker, channel=channel, progress=report))
-            offset += len(samples) / sample_rate
-        return tuple(out)
+        return _side_by_side(channels, model, options, speakers=speakers, channel_ids=channel_ids,
+                             progress=progress)
     gap = np.zeros(int(CHANNEL_GAP_S * sample_rate), np.float32)
     starts, parts, position = [], [], 0
     for index, samples in enumerate(channels):
@@ -218,6 +236,35 @@ def transcribe_channels(
         segments_to_utterances(channel_pieces, pause_s=options.utterance_pause_s, speaker=speaker, channel=channel)
         for channel_pieces, speaker, channel in zip(pieces, speakers, channel_ids)
     )
+
+
+def _side_by_side(channels, model, options: TranscribeOptions, *, speakers, channel_ids, progress):
+    """The sequential path: one ``transcribe_channel`` per channel, up to
+    ``options.parallel_channels`` of them at once (the model's CTranslate2 workers decode them in
+    parallel; the words are the same as one after the other)."""
+    done = [0.0] * len(channels)
+    lock = threading.Lock()
+
+    def reporter(index: int):
+        if progress is None:
+            return None
+
+        def report(seconds: float) -> None:
+            with lock:
+                done[index] = seconds
+                total = sum(done)
+            progress(total)
+        return report
+
+    def run(index: int) -> tuple[Utterance, ...]:
+        return transcribe_channel(channels[index], model, options, speaker=speakers[index],
+                                  channel=channel_ids[index], progress=reporter(index))
+
+    workers = min(options.parallel_channels, len(channels))
+    if workers <= 1:
+        return tuple(run(index) for index in range(len(channels)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="callqa-channel") as pool:
+        return tuple(pool.map(run, range(len(channels))))
 
 
 def split_by_channel(words: Sequence, starts: Sequence[float], *, gap_s: float) -> dict[int, list]:

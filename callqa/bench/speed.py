@@ -74,10 +74,15 @@ class Setting:
 
 def speed_settings(cfg: PipelineConfig, extra: str | None = None) -> list[Setting]:
     """Bare loop, the configured pipeline, the sequential path, then any extra named settings."""
-    settings = [Setting(BARE, split=True), Setting(f"callqa (batch_size {cfg.asr.batch_size})", cfg)]
-    if cfg.asr.batch_size > 1:
+    asr = cfg.asr
+    settings = [Setting(BARE, split=True),
+                Setting(f"callqa (batch_size {asr.batch_size}, num_workers {asr.num_workers})", cfg)]
+    if asr.batch_size > 1:
         settings.append(Setting("callqa sequential (batch_size 0)", _with_asr(cfg, {"batch_size": 0})))
     else:
+        if asr.num_workers != 1:
+            settings.append(Setting("callqa one channel at a time (num_workers 1)",
+                                    _with_asr(cfg, {"num_workers": 1})))
         settings.append(Setting("callqa batched (batch_size 8)", _with_asr(cfg, {"batch_size": 8})))
     for name, overrides in json.loads(extra or "{}").items():
         if name == BARE_MIXED:

@@ -34,7 +34,7 @@ def test_broken_yaml_and_missing_file(tmp_path):
 
 def test_asr_speed_fields_have_documented_defaults(tmp_path):
     asr = PipelineConfig().asr
-    assert asr.batch_size == 0 and asr.hotwords == () and asr.num_workers == 1 and asr.vad_speech_pad_ms == 400
+    assert asr.batch_size == 0 and asr.hotwords == () and asr.num_workers == 2 and asr.vad_speech_pad_ms == 400
     path = tmp_path / "callqa.yaml"
     path.write_text("asr:\n  batch_size: 8\n  hotwords: [华鑫银行, 速达快递]\n")
     cfg = load_config(path)

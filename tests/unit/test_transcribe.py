@@ -142,3 +142,41 @@ def test_hotwords_from_the_config_reach_both_paths(fake_whisper):
     assert options.hotwords == "华鑫银行，速达快递"
     assert options.whisper_kwargs()["hotwords"] == options.batched_kwargs()["hotwords"] == "华鑫银行，速达快递"
     assert TranscribeOptions.from_config(AsrConfig()).hotwords is None
+
+
+def test_stereo_channels_are_decoded_side_by_side_with_two_workers(fake_whisper):
+    """asr.num_workers 2 (the default): both channels decode at once, same words as one by one."""
+    import threading
+
+    both_started = threading.Barrier(2, timeout=5)
+
+    class TwoAtOnce(fake_whisper):
+        def transcribe(self, audio, **kwargs):
+            both_started.wait()  # raises BrokenBarrierError if the channels ran one after the other
+            return super().transcribe(audio, **kwargs)
+
+    channels = [np.ones(16000, np.float32)] * 2
+    done: list[float] = []
+    options = TranscribeOptions.from_config(AsrConfig(num_workers=2))
+    agent, customer = transcribe_channels(
+        channels, TwoAtOnce([segment([("您好", 0.5, 1.0)])]), options,
+        speakers=["agent", "customer"], channel_ids=[0, 1], progress=done.append,
+    )
+    one_by_one = transcribe_channels(
+        channels, fake_whisper([segment([("您好", 0.5, 1.0)])]), TranscribeOptions(parallel_channels=1),
+        speakers=["agent", "customer"], channel_ids=[0, 1],
+    )
+    assert (agent, customer) == one_by_one
+    assert agent[0].speaker == "agent" and customer[0].channel == 1
+    assert max(done) == 2.0  # progress counts both channels' seconds
+
+
+def test_zero_threads_share_the_usable_cores_among_the_workers(monkeypatch):
+    from pipeline import transcribe
+
+    monkeypatch.setattr(transcribe, "usable_cores", lambda: 8)
+    assert transcribe.thread_layout(AsrConfig()) == (4, 2)
+    assert transcribe.thread_layout(AsrConfig(num_workers=1)) == (8, 1)
+    assert transcribe.thread_layout(AsrConfig(cpu_threads=3, num_workers=4)) == (3, 4)
+    monkeypatch.setattr(transcribe, "usable_cores", lambda: 1)
+    assert transcribe.thread_layout(AsrConfig()) == (1, 2)
