@@ -155,6 +155,15 @@ class FlowConfig(_Section):
     task_runner: Literal["threads", "dask"] = Field("threads")
     dask_address: str | None = Field(None, description="Existing Dask scheduler; None = local cluster.")
     max_workers: int = Field(2, ge=1)
+    max_in_flight: int = Field(
+        0, ge=0, description="Calls handed to the task runner at once; the next is submitted as one finishes, "
+        "so memory stays flat however long the night (finished results are released). 0 = 4 x max_workers.",
+    )
+
+    @property
+    def in_flight(self) -> int:
+        return self.max_in_flight or 4 * self.max_workers
+
     cron: str = Field("0 2 * * *")
     timezone: str = Field("Asia/Shanghai")
     filename_pattern: str = Field(
