@@ -153,6 +153,7 @@ def bench(
     shared_eval: Annotated[Path, typer.Option("--eval-dir", help="Evaluation data.")] = Path("../shared/eval"),
     sections: Annotated[Optional[list[str]], typer.Option("--section", "-s", help="Only these sections.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="At most N files per set (quick runs).")] = None,
+    calls: Annotated[Optional[int], typer.Option(help="Calls per night of --section scale (default 1000).")] = None,
     config: ConfigOption = None,
     work_dir: Annotated[Path, typer.Option(help="Where transcripts made by the benchmark go.")] = Path(
         "reports/bench"),
@@ -162,7 +163,8 @@ def bench(
 
     cfg = _config(config)
     try:
-        run_bench(shared_eval, cfg, sections=sections or None, limit=limit, work_dir=work_dir, console=console)
+        run_bench(shared_eval, cfg, sections=sections or None, limit=limit, work_dir=work_dir, console=console,
+                  calls=calls)
     except CallQAError as e:
         console.print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e

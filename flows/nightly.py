@@ -38,6 +38,7 @@ from pipeline.store import parse_time
 from pipeline.types import CallMeta, Transcript
 from flows.tasks import (
     cached_transcript,
+    content_path,
     record_failure,
     run_logger,
     score_call,
@@ -195,9 +196,19 @@ def nightly_qa(
     transcripts_dir = (cfg.report.out_dir / "transcripts").resolve()
     transcribe = transcribe_call.with_options(result_storage=(cfg.report.out_dir / ".prefect-cache").resolve())
 
+    # A bounded window of submitted calls: each finished future is scored and dropped before the
+    # next call goes in, so neither this process nor the workers hold a whole night of results.
+    to_transcribe: list[tuple[Path, CallMeta, str]] = []
+    pending: dict[PrefectFuture, tuple[Path, CallMeta, Status]] = {}
+
+    def top_up() -> None:
+        while to_transcribe and len(pending) < cfg.flow.in_flight:
+            path, meta, key = to_transcribe.pop(0)
+            # the task reuses a transcript of the same audio under another call id: counted as reused
+            how: Status = "cached" if content_path(transcripts_dir, key).exists() else "transcribed"
+            pending[transcribe.submit(str(path), meta, cfg, key, str(transcripts_dir))] = (path, meta, how)
+
     seen: dict[str, Path] = {}
-    ready: list[tuple[Path, CallMeta, Transcript]] = []
-    pending: dict[PrefectFuture, tuple[Path, CallMeta]] = {}
     for path, meta in recordings:
         if meta.call_id in seen:
             night.fail(path, meta, MetadataError(
@@ -215,21 +226,22 @@ def nightly_qa(
         except TranscriptError as e:
             log.warning("%s", e)
             cached = None
-        if cached is not None:
-            ready.append((path, meta, cached))
+        if cached is not None:  # scored here, while the workers run Whisper on the new ones
+            night.finish(path, meta, cached, "cached")
         else:
-            pending[transcribe.submit(str(path), meta, cfg, key, str(transcripts_dir))] = (path, meta)
+            to_transcribe.append((path, meta, key))
+            top_up()
 
-    # Score the calls already transcribed while the workers run Whisper on the new ones.
-    for path, meta, transcript in ready:
-        night.finish(path, meta, transcript, "cached")
-    for future in as_completed(list(pending)):
-        path, meta = pending[future]
+    while pending:
+        future = next(as_completed(list(pending)))
+        path, meta, how = pending.pop(future)
         outcome = future.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
             night.fail(path, meta, outcome)
         else:
-            night.finish(path, meta, outcome, "transcribed")
+            night.finish(path, meta, outcome, how)
+        del future, outcome
+        top_up()
 
     store.finish_run(run_id, n_calls=len(night.scores), n_failed=len(night.failures),
                      status="finished" if not night.failures else "finished-with-failures")

@@ -48,8 +48,8 @@ IO_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, ConnectionE
 
 def transcription_key(audio_sha256: str, meta: CallMeta, cfg: PipelineConfig) -> str:
     """Key of one call's transcript: same audio, model, settings and channel layout = same transcript."""
-    # Thread count changes speed, not words: a re-tuned worker must still hit the cache.
-    stable = cfg.model_copy(update={"asr": cfg.asr.model_copy(update={"cpu_threads": 0})})
+    # Thread and worker counts change speed, not words: a re-tuned worker must still hit the cache.
+    stable = cfg.model_copy(update={"asr": cfg.asr.model_copy(update={"cpu_threads": 0, "num_workers": 1})})
     parts = (
         audio_sha256, cfg.asr.model, stable.fingerprint(*TRANSCRIPTION_SECTIONS),
         meta.layout or "", str(meta.agent_channel), __version__,
@@ -83,6 +83,25 @@ def cached_transcript(path: Path, key: str) -> Transcript | None:
 def save_transcript(path: Path, transcript: Transcript, key: str) -> Path:
     """Write the transcript JSON (atomically) with its cache key inside."""
     return write_json(Path(path), {"cache_key": key, **transcript.to_dict()})
+
+
+# Content-addressed copies: the key holds no call id, so the same audio bytes under the same ASR
+# config and channel mapping are decoded once, whatever id the manifest gives them (a re-sent or
+# re-labelled recording is not transcribed twice).
+BY_CONTENT_DIR = ".by-content"
+
+
+def content_path(transcripts_dir: Path, key: str) -> Path:
+    return Path(transcripts_dir) / BY_CONTENT_DIR / f"{key}.json"
+
+
+def transcript_by_content(transcripts_dir: Path, key: str, meta: CallMeta, path: str | Path) -> Transcript | None:
+    """A transcript of the same audio made under ``key`` for any call id, re-labelled as ``meta``."""
+    found = cached_transcript(content_path(transcripts_dir, key), key)
+    if found is None:
+        return None
+    relabelled = with_current_meta(found, meta)
+    return replace(relabelled, call=replace(relabelled.call, source_path=str(path)))
 
 
 def with_current_meta(transcript: Transcript, meta: CallMeta) -> Transcript:
@@ -179,10 +198,16 @@ def transcribe_call(path: str, meta: CallMeta, cfg: PipelineConfig, key: str, tr
     if transcript is not None:
         log.info("%s: transcript already made with this model and config", meta.call_id)
         return transcript
+    transcript = transcript_by_content(Path(transcripts_dir), key, meta, path)
+    if transcript is not None:
+        log.info("%s: same audio already transcribed under another call id; reused", meta.call_id)
+        save_transcript(out, transcript, key)
+        return transcript
     started = time.perf_counter()
     models = worker_models(cfg, diarization=meta.layout != "stereo")
     transcript = process_call(path, models, cfg, meta=meta)
     save_transcript(out, transcript, key)
+    save_transcript(content_path(Path(transcripts_dir), key), transcript, key)
     elapsed = time.perf_counter() - started
     log.info("%s: %.0f s of %s audio transcribed in %.1f s (%d utterances, roles by %s, confidence %.2f)",
              meta.call_id, transcript.duration_s, transcript.layout, elapsed, len(transcript.utterances),

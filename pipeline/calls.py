@@ -16,7 +16,7 @@ from pipeline.audio import Audio, file_sha256, load_audio
 from pipeline.config import PipelineConfig
 from pipeline.metadata import call_meta, with_layout
 from pipeline.roles import attribute_mono, check_stereo_roles
-from pipeline.transcribe import TranscribeOptions, load_whisper, merge_by_time, transcribe_channel
+from pipeline.transcribe import TranscribeOptions, load_whisper, merge_by_time, transcribe_channels
 from pipeline.types import CallMeta, RoleAssignment, Transcript
 
 logger = logging.getLogger(__name__)
@@ -83,13 +83,11 @@ def _stereo(audio: Audio, meta: CallMeta, models: Models, options: TranscribeOpt
             cfg: PipelineConfig, progress: Progress | None):
     agent_channel = meta.agent_channel if meta.agent_channel is not None else cfg.audio.agent_channel
     total = audio.duration_s * 2
-    per_channel = []
-    for channel in (0, 1):
-        speaker = "agent" if channel == agent_channel else "customer"
-        per_channel.append(transcribe_channel(
-            audio.channel(channel), models.whisper, options, speaker=speaker, channel=channel,
-            progress=_reporter(progress, "transcribe", total, offset=channel * audio.duration_s),
-        ))
+    per_channel = transcribe_channels(
+        [audio.channel(0), audio.channel(1)], models.whisper, options,
+        speakers=["agent" if channel == agent_channel else "customer" for channel in (0, 1)], channel_ids=(0, 1),
+        progress=_reporter(progress, "transcribe", total), sample_rate=audio.sample_rate,
+    )
     utterances = merge_by_time(*per_channel)
     roles = check_stereo_roles(utterances, cfg.roles)
     return utterances, roles
@@ -97,8 +95,9 @@ def _stereo(audio: Audio, meta: CallMeta, models: Models, options: TranscribeOpt
 
 def _mono(audio: Audio, meta: CallMeta, models: Models, options: TranscribeOptions,
           cfg: PipelineConfig, progress: Progress | None):
-    utterances = transcribe_channel(
-        audio.mono(), models.whisper, options, progress=_reporter(progress, "transcribe", audio.duration_s)
+    (utterances,) = transcribe_channels(
+        [audio.mono()], models.whisper, options, speakers=["unknown"], channel_ids=[None],
+        progress=_reporter(progress, "transcribe", audio.duration_s), sample_rate=audio.sample_rate,
     )
     if models.diarizer is None:
         return utterances, RoleAssignment(confidence=0.0, method="none", needs_review=True,

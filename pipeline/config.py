@@ -33,7 +33,26 @@ class AsrConfig(_Section):
     model: str = Field("whisper-base", description="Registry name, CTranslate2 directory or hub id.")
     device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="Where Whisper runs.")
     compute_type: str = Field("int8", description="CTranslate2 compute type (int8, float16, ...).")
-    cpu_threads: int = Field(0, ge=0, description="CPU threads for CTranslate2; 0 = all cores.")
+    cpu_threads: int = Field(
+        0, ge=0, description="CPU threads per CTranslate2 worker; 0 = the cores this process may use divided "
+        "by num_workers (CTranslate2's own default of 4 oversubscribes small machines).",
+    )
+    num_workers: int = Field(
+        2, ge=1, description="CTranslate2 workers per loaded model, i.e. decodes that run at once: the two "
+        "channels of a stereo call are transcribed side by side (2), and with flow.task_runner threads "
+        "several calls share the workers. 1 = one decode at a time, using every thread. On 2 cores, 2 "
+        "workers x 1 thread took 0.54x the time of 1 x 2 for the same words (see README, Benchmark).",
+    )
+    batch_size: int = Field(
+        0, ge=0, description="Windows decoded together by faster-whisper's BatchedInferencePipeline, the VAD "
+        "speech of both stereo channels in one pass (e.g. 8); 0 or 1 = sequential WhisperModel.transcribe per "
+        "channel. Sequential is the default: batched was 0.76x the time but 23.7 % CER vs 17.5 % on the 40 dev "
+        "calls (see README, Benchmark).",
+    )
+    hotwords: tuple[str, ...] = Field(
+        (), description="Product and brand names put before every window as faster-whisper hotwords "
+        "(joined with ，); empty = none.",
+    )
     beam_size: int = Field(5, ge=1, description="Beam width of the decoder.")
     language: str = Field("zh", description="Spoken language passed to Whisper.")
     initial_prompt: str = Field(
@@ -43,6 +62,9 @@ class AsrConfig(_Section):
         "call-centre phrases, which leaked into the text); larger models follow prompts better.",
     )
     vad_min_silence_ms: int = Field(500, ge=50, description="Silence that ends a VAD speech chunk.")
+    vad_speech_pad_ms: int = Field(
+        400, ge=0, description="Audio kept before and after each VAD speech chunk (faster-whisper's speech_pad_ms)."
+    )
     utterance_pause_s: float = Field(
         1.0, gt=0, description="A gap between words at least this long splits an utterance."
     )
@@ -133,6 +155,15 @@ class FlowConfig(_Section):
     task_runner: Literal["threads", "dask"] = Field("threads")
     dask_address: str | None = Field(None, description="Existing Dask scheduler; None = local cluster.")
     max_workers: int = Field(2, ge=1)
+    max_in_flight: int = Field(
+        0, ge=0, description="Calls handed to the task runner at once; the next is submitted as one finishes, "
+        "so memory stays flat however long the night (finished results are released). 0 = 4 x max_workers.",
+    )
+
+    @property
+    def in_flight(self) -> int:
+        return self.max_in_flight or 4 * self.max_workers
+
     cron: str = Field("0 2 * * *")
     timezone: str = Field("Asia/Shanghai")
     filename_pattern: str = Field(

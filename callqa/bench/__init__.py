@@ -30,6 +30,10 @@ def _optional_section(module: str, function: str) -> Callable[[BenchContext], li
 SECTIONS: dict[str, Callable[[BenchContext], list[dict]]] = {
     "real_speech": _optional_section("callqa.bench.asr", "bench_real_speech"),
     "stereo": _optional_section("callqa.bench.asr", "bench_stereo"),
+    # paired, interleaved: whole `callqa transcribe` per setting vs a bare faster-whisper loop
+    "speed": _optional_section("callqa.bench.speed", "bench_speed"),
+    # a night of N calls (default 1,000) vs 100 through `callqa run`: threads and a local Dask cluster
+    "scale": _optional_section("callqa.bench.scale", "bench_scale"),
     "rules": _optional_section("callqa.bench.rules", "bench_rules"),  # label F1, speed, real text
     "real_dev": _optional_section("callqa.bench.real_dev", "bench_real_dev"),  # JDDC dev labels, real-style calls
     # diarization agent: DER, role accuracy, word attribution and speed on the mono8k files
@@ -40,7 +44,7 @@ SECTIONS: dict[str, Callable[[BenchContext], list[dict]]] = {
 
 
 def run_bench(shared_eval: Path, cfg: PipelineConfig, *, sections: list[str] | None, limit: int | None,
-              work_dir: Path, console) -> list[dict]:
+              work_dir: Path, console, calls: int | None = None) -> list[dict]:
     """Run the chosen sections, print one table, and save it as ``<work_dir>/bench.json``."""
     from rich.table import Table
 
@@ -50,7 +54,7 @@ def run_bench(shared_eval: Path, cfg: PipelineConfig, *, sections: list[str] | N
     if unknown:
         raise CallQAError(f"unknown bench section(s) {sorted(unknown)}; choose from {sorted(SECTIONS)}")
     ctx = BenchContext(shared_eval=shared_eval, cfg=cfg, work_dir=work_dir, limit=limit,
-                       log=lambda message: console.log(message))
+                       log=lambda message: console.log(message), calls=calls)
     rows: list[dict] = []
     for name in sections or SECTIONS:
         for item in SECTIONS[name](ctx):

@@ -25,6 +25,7 @@ class BenchContext:
     work_dir: Path
     limit: int | None
     log: Callable[[str], None]
+    calls: int | None = None  # calls per night of the scale section
 
     @property
     def asr_dir(self) -> Path | None:

@@ -91,6 +91,25 @@ def test_flow_on_dask_isolates_a_corrupt_call_and_reuses_transcripts(prefect_api
     assert counts["calls"] == 3 and counts["scores"] == 3 and counts["runs"] == 2
 
 
+def test_a_night_submits_calls_in_a_bounded_window_and_counts_same_audio_as_reused(prefect_api, tmp_path,
+                                                                                   monkeypatch):
+    """flow.max_in_flight 1: one call at a time on the runner; a copy of a recording under a new id
+    is not decoded again and the summary says "reused", not "transcribed"."""
+    whisper = FakeWhisper([segment([("您好", 0.5, 0.9), ("请问", 1.0, 1.3)])])
+    monkeypatch.setattr(tasks, "_load_models", lambda cfg_json, diarization: Models(whisper=whisper))
+    source = tmp_path / "calls"
+    shutil.copytree(CALLS, source)
+    shutil.copyfile(source / "dev-001.stereo.flac", source / "dev-100.stereo.flac")
+    with (source / "manifest.csv").open("a", encoding="utf-8") as manifest:
+        manifest.write("dev-100.stereo.flac,dev-100,A06,2026-11-05T17:30,stereo,0\n")
+    config = write_config(tmp_path, flow={"max_in_flight": 1})
+
+    night = nightly_qa.with_options(task_runner=local_dask_in_process())(str(source), config=str(config))
+
+    assert (night.n_found, night.n_transcribed, night.n_cached, night.n_scored, night.n_failed) == (4, 3, 1, 4, 0)
+    assert len(whisper.calls) == 3 * 2  # three distinct recordings, two channels each
+
+
 def read_artifacts(keys: list[str]) -> list[dict]:
     # Straight to the REST API: Prefect 3.8's client sends nulls this server version rejects.
     import httpx

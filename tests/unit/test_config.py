@@ -30,3 +30,16 @@ def test_broken_yaml_and_missing_file(tmp_path):
         load_config(path)
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "none.yaml")
+
+
+def test_asr_speed_fields_have_documented_defaults(tmp_path):
+    asr = PipelineConfig().asr
+    assert asr.batch_size == 0 and asr.hotwords == () and asr.num_workers == 2 and asr.vad_speech_pad_ms == 400
+    path = tmp_path / "callqa.yaml"
+    path.write_text("asr:\n  batch_size: 8\n  hotwords: [华鑫银行, 速达快递]\n")
+    cfg = load_config(path)
+    assert cfg.asr.batch_size == 8 and cfg.asr.hotwords == ("华鑫银行", "速达快递")
+    assert cfg.fingerprint("asr") != PipelineConfig().fingerprint("asr")  # a new setting is a new transcript
+    path.write_text("asr:\n  batch_size: -1\n")
+    with pytest.raises(ConfigError, match="asr.batch_size"):
+        load_config(path)

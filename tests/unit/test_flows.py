@@ -51,7 +51,7 @@ def test_transcription_key_ignores_rules_reports_and_thread_count():
     other = cfg.model_copy(update={
         "rules": cfg.rules.model_copy(update={"disabled": ("greeting",)}),
         "report": cfg.report.model_copy(update={"pass_score": 60.0}),
-        "asr": cfg.asr.model_copy(update={"cpu_threads": 1}),
+        "asr": cfg.asr.model_copy(update={"cpu_threads": 1, "num_workers": 2}),
     })
     assert tasks.transcription_key("a" * 64, META, other) == key
     # Rules are re-run every night, so a new agent id from the manifest needs no new transcript.
@@ -82,6 +82,31 @@ def test_transcribe_call_writes_keyed_transcript_and_reuses_it(monkeypatch, tmp_
     assert again == first
 
     tasks.transcribe_call.fn(str(path), META, cfg, key + "-new-model", str(tmp_path))
+    assert len(whisper.calls) > n_calls
+
+
+def test_same_audio_under_a_new_call_id_is_not_decoded_again(monkeypatch, tmp_path):
+    whisper = _fake_models(monkeypatch)
+    cfg = PipelineConfig()
+    path = CALLS / "dev-001.stereo.flac"
+    key = tasks.transcription_key(file_sha256(path), META, cfg)
+    first = tasks.transcribe_call.fn(str(path), META, cfg, key, str(tmp_path))
+    n_calls = len(whisper.calls)
+
+    # The same recording re-sent tonight under another id (and a new agent): one decode in all.
+    resent = replace(META, call_id="night-0042", agent_id="A07")
+    assert tasks.transcription_key(file_sha256(path), resent, cfg) == key
+    again = tasks.transcribe_call.fn("/elsewhere/night-0042.flac", resent, cfg, key, str(tmp_path))
+    assert len(whisper.calls) == n_calls
+    assert again.utterances == first.utterances
+    assert again.call.call_id == "night-0042" and again.call.agent_id == "A07"
+    assert again.call.source_path == "/elsewhere/night-0042.flac"
+    assert json.loads((tmp_path / "night-0042.json").read_text(encoding="utf-8"))["call"]["call_id"] == "night-0042"
+
+    # Another channel mapping is another transcript.
+    swapped = replace(META, call_id="night-0043", agent_channel=1)
+    other_key = tasks.transcription_key(file_sha256(path), swapped, cfg)
+    tasks.transcribe_call.fn(str(path), swapped, cfg, other_key, str(tmp_path))
     assert len(whisper.calls) > n_calls
 
 

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.config import AsrConfig
 from pipeline.transcribe import (
+    CHANNEL_GAP_S,
     TranscribeOptions,
     drop_repetition_loops,
     is_hallucination,
     merge_by_time,
     segments_to_utterances,
+    split_by_channel,
     transcribe_channel,
+    transcribe_channels,
 )
 from tests.conftest import FakeWord, segment
 
@@ -79,3 +83,100 @@ def test_merge_by_time_interleaves_channels():
                                    speaker="agent", channel=0)
     customer = segments_to_utterances([segment([("你好", 2.0, 3.0)])], pause_s=1.0, speaker="customer", channel=1)
     assert [u.speaker for u in merge_by_time(agent, customer)] == ["agent", "customer", "agent"]
+
+
+# --- batched path: both channels in one pass, words mapped back to channel and time ----------------
+def test_batched_stereo_maps_words_back_to_their_channel_and_clock(fake_whisper):
+    # Channel 0 is 10 s, then CHANNEL_GAP_S of silence, so channel 1 starts at 12 s on the joined clock.
+    start1 = 10.0 + CHANNEL_GAP_S
+    model = fake_whisper([
+        segment([("您好", 0.5, 1.0), ("请讲", 1.1, 1.6)]),
+        # One Whisper window can hold the end of channel 0 and the start of channel 1.
+        segment([("好的", 8.0, 8.5), ("你好", start1 + 0.2, start1 + 0.7), ("我想", start1 + 0.8, start1 + 1.2)]),
+    ])
+    silence_then_speech = np.ones(16000 * 10, np.float32)
+    agent, customer = transcribe_channels(
+        [silence_then_speech, silence_then_speech], model, TranscribeOptions(batch_size=8),
+        speakers=["agent", "customer"], channel_ids=[0, 1],
+    )
+    assert len(model.calls) == 1  # one batched pass for the whole call
+    kwargs = model.calls[0]
+    assert kwargs["batch_size"] == 8 and kwargs["word_timestamps"] and kwargs["vad_filter"]
+    assert [u.text for u in agent] == ["您好请讲", "好的"]
+    assert [u.text for u in customer] == ["你好我想"]
+    assert customer[0].start_s == 0.2 and customer[0].words[-1].end_s == 1.2
+    assert all(u.channel == 1 and u.speaker == "customer" for u in customer)
+    assert all(w.speaker == "agent" for u in agent for w in u.words)
+
+
+def test_words_in_the_gap_go_to_the_nearer_channel_and_never_get_negative_times():
+    starts = [0.0, 12.0]
+    near_end = FakeWord("嗯", 10.1, 10.3)       # VAD padding of channel 0 reaches into the gap
+    early = FakeWord("喂", 11.8, 12.1)          # padding of channel 1 reaches back into the gap
+    split = split_by_channel([near_end, early], starts, gap_s=2.0)
+    assert [w.word for w in split[0]] == ["嗯"] and split[0][0].start == 10.1
+    assert [w.word for w in split[1]] == ["喂"] and split[1][0].start == 0.0
+
+
+def test_hallucination_is_dropped_per_channel_piece_in_batched_mode(fake_whisper):
+    model = fake_whisper([segment([("好的", 1.0, 1.4), ("字幕由Amara.org社区提供", 13.0, 14.0)])])
+    agent, customer = transcribe_channels(
+        [np.ones(16000 * 10, np.float32)] * 2, model, TranscribeOptions(batch_size=4),
+        speakers=["agent", "customer"], channel_ids=[0, 1],
+    )
+    assert [u.text for u in agent] == ["好的"] and customer == ()
+
+
+def test_sequential_path_is_one_whisper_call_per_channel(fake_whisper):
+    model = fake_whisper([segment([("您好", 0.5, 1.0)])])
+    agent, customer = transcribe_channels(
+        [np.ones(16000, np.float32)] * 2, model, TranscribeOptions(batch_size=0),
+        speakers=["agent", "customer"], channel_ids=[0, 1],
+    )
+    assert len(model.calls) == 2 and "batch_size" not in model.calls[0]
+    assert agent[0].channel == 0 and customer[0].channel == 1 and customer[0].start_s == 0.5
+
+
+def test_hotwords_from_the_config_reach_both_paths(fake_whisper):
+    options = TranscribeOptions.from_config(AsrConfig(hotwords=("华鑫银行", " 速达快递 ", "")))
+    assert options.hotwords == "华鑫银行，速达快递"
+    assert options.whisper_kwargs()["hotwords"] == options.batched_kwargs()["hotwords"] == "华鑫银行，速达快递"
+    assert TranscribeOptions.from_config(AsrConfig()).hotwords is None
+
+
+def test_stereo_channels_are_decoded_side_by_side_with_two_workers(fake_whisper):
+    """asr.num_workers 2 (the default): both channels decode at once, same words as one by one."""
+    import threading
+
+    both_started = threading.Barrier(2, timeout=5)
+
+    class TwoAtOnce(fake_whisper):
+        def transcribe(self, audio, **kwargs):
+            both_started.wait()  # raises BrokenBarrierError if the channels ran one after the other
+            return super().transcribe(audio, **kwargs)
+
+    channels = [np.ones(16000, np.float32)] * 2
+    done: list[float] = []
+    options = TranscribeOptions.from_config(AsrConfig(num_workers=2))
+    agent, customer = transcribe_channels(
+        channels, TwoAtOnce([segment([("您好", 0.5, 1.0)])]), options,
+        speakers=["agent", "customer"], channel_ids=[0, 1], progress=done.append,
+    )
+    one_by_one = transcribe_channels(
+        channels, fake_whisper([segment([("您好", 0.5, 1.0)])]), TranscribeOptions(parallel_channels=1),
+        speakers=["agent", "customer"], channel_ids=[0, 1],
+    )
+    assert (agent, customer) == one_by_one
+    assert agent[0].speaker == "agent" and customer[0].channel == 1
+    assert max(done) == 2.0  # progress counts both channels' seconds
+
+
+def test_zero_threads_share_the_usable_cores_among_the_workers(monkeypatch):
+    from pipeline import transcribe
+
+    monkeypatch.setattr(transcribe, "usable_cores", lambda: 8)
+    assert transcribe.thread_layout(AsrConfig()) == (4, 2)
+    assert transcribe.thread_layout(AsrConfig(num_workers=1)) == (8, 1)
+    assert transcribe.thread_layout(AsrConfig(cpu_threads=3, num_workers=4)) == (3, 4)
+    monkeypatch.setattr(transcribe, "usable_cores", lambda: 1)
+    assert transcribe.thread_layout(AsrConfig()) == (1, 2)
