@@ -597,12 +597,13 @@ def users_add(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Create an account (argon2-hashed password)."""
-    from webapp.auth import add_user
+    """Create an account (argon2-hashed password; recorded in the audit trail as done by ``cli``)."""
+    from webapp import accounts
 
     try:
         with _users_engine(db, config) as store:
-            user = add_user(store.engine, username, password, role=role, agent_id=agent_id, team=team, display_name=name)
+            user = accounts.add(store.engine, None, username, password, role=role, agent_id=agent_id, team=team,
+                                display_name=name)
     except CallQAError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
@@ -627,11 +628,11 @@ def users_list(db: DbOption = None, config: ConfigOption = None) -> None:
 def users_disable(username: Annotated[str, typer.Argument(help="Login name.")], db: DbOption = None,
                   config: ConfigOption = None) -> None:
     """Disable an account and end its sessions (kept for the audit trail)."""
-    from webapp.auth import disable_user
+    from webapp import accounts
 
     try:
         with _users_engine(db, config) as store:
-            disable_user(store.engine, username)
+            accounts.set_active(store.engine, None, username, False)
     except CallQAError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
