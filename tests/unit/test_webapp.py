@@ -558,7 +558,7 @@ def test_personal_data_is_masked_on_every_text_page_for_roles_that_may_not_see_i
                   reason=f"客户让我回电{PHONE}").status_code == 303
     pick = "p1|no_apology@1:手机号"
     pages = {
-        "reviewer": ["/calls/c1", "/calls/p1", f"/search?q=手机号", f"/agents/A01/coaching?pick={pick}",
+        "reviewer": ["/calls/c1", "/calls/p1", "/search?q=手机号", f"/agents/A01/coaching?pick={pick}",
                      "/agents/A01", "/queue", "/appeals"],
         "lead.north": ["/calls/c1", "/calls/p1", "/search?q=手机号", f"/agents/A01/coaching?pick={pick}",
                        "/agents/A01", "/appeals"],
