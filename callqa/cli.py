@@ -554,7 +554,8 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     audio_root: Annotated[Optional[Path], typer.Option(help="Where recordings are, for the players.")] = None,
     cookie_secure: Annotated[str, typer.Option(help="auto (HTTPS or X-Forwarded-Proto from the proxy), always, never.")] = "auto",
-    forwarded_allow_ips: Annotated[str, typer.Option(help="Proxies whose X-Forwarded-* headers are trusted.")] = "127.0.0.1",
+    forwarded_allow_ips: Annotated[str, typer.Option(help="Reverse proxies (comma-separated addresses or networks) "
+                                                         "whose X-Forwarded-For/-Proto are trusted; none by default.")] = "",
     config: ConfigOption = None,
 ) -> None:
     """Run the review workspace (web app) over the results database."""
@@ -563,10 +564,11 @@ def serve(
     cfg = _config(config)
     settings = WebSettings(db_url=db or cfg.store.url, audio_root=audio_root, cookie_secure=cookie_secure,
                            pass_score=cfg.report.pass_score, min_calls_for_ranking=cfg.report.min_calls_for_ranking,
-                           unmasked_roles=("admin",) if cfg.report.redact_pii else ("admin", "qa_reviewer", "team_lead", "agent"))
+                           unmasked_roles=("admin",) if cfg.report.redact_pii else ("admin", "qa_reviewer", "team_lead", "agent"),
+                           trusted_proxies=tuple(p.strip() for p in forwarded_allow_ips.split(",") if p.strip()))
     console.print(f"callqa review workspace on http://{host}:{port} ({settings.db_url})")
     try:
-        run_server(settings, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips)
+        run_server(settings, host=host, port=port)
     except CallQAError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
@@ -597,12 +599,13 @@ def users_add(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Create an account (argon2-hashed password)."""
-    from webapp.auth import add_user
+    """Create an account (argon2-hashed password; recorded in the audit trail as done by ``cli``)."""
+    from webapp import accounts
 
     try:
         with _users_engine(db, config) as store:
-            user = add_user(store.engine, username, password, role=role, agent_id=agent_id, team=team, display_name=name)
+            user = accounts.add(store.engine, None, username, password, role=role, agent_id=agent_id, team=team,
+                                display_name=name)
     except CallQAError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
@@ -627,11 +630,11 @@ def users_list(db: DbOption = None, config: ConfigOption = None) -> None:
 def users_disable(username: Annotated[str, typer.Argument(help="Login name.")], db: DbOption = None,
                   config: ConfigOption = None) -> None:
     """Disable an account and end its sessions (kept for the audit trail)."""
-    from webapp.auth import disable_user
+    from webapp import accounts
 
     try:
         with _users_engine(db, config) as store:
-            disable_user(store.engine, username)
+            accounts.set_active(store.engine, None, username, False)
     except CallQAError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e

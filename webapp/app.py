@@ -32,18 +32,19 @@ from pipeline.report import find_audio
 from pipeline.scorecards import agent_trend, build_scorecards, coaching_list, rule_hit_rates
 from pipeline.scoring import ScoringOptions
 from pipeline.store import Store, open_store
-from webapp import auth, decisions, search
+from webapp import accounts, auth, decisions, search
 from webapp.auth import User
 from webapp.db import create_web_tables
 from webapp.queue import pending_findings, sampled_calls
-from webapp.settings import WebSettings
+from webapp.settings import WebSettings, client_address, from_trusted_proxy
 
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "callqa_session"
 PRELOGIN_COOKIE = "callqa_login"
-_TEXT_COLUMNS = ("quote", "message", "resolution_evidence", "comment")
+_TEXT_COLUMNS = ("quote", "message", "resolution_evidence", "comment", "reason", "ruling_comment")
+"""Free text that may quote the call (or a person typing about it): masked for roles without personal data."""
 _ASSETS = {
     "style.css": REPORT_TEMPLATES / "style.css",  # the static report's look, shared
     "webapp.css": HERE / "static" / "webapp.css",
@@ -188,6 +189,13 @@ def _mask(frame: pd.DataFrame, unmasked: bool) -> pd.DataFrame:
     return out
 
 
+def _mask_history(rows: list[dict], unmasked: bool) -> list[dict]:
+    if unmasked:
+        return rows
+    return [{**r, "comment": redact_text(r["comment"]) if isinstance(r.get("comment"), str) else r.get("comment")}
+            for r in rows]
+
+
 def _period(calls: pd.DataFrame, since: str | None, until: str | None, days: int) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     lo = pd.Timestamp(since) if since else None
     hi = pd.Timestamp(until) if until else None
@@ -250,11 +258,18 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
             raise NotSignedIn()
         return current[0]
 
+    def peer(request: Request) -> str:
+        return request.client.host if request.client else ""
+
+    def client_ip(request: Request) -> str:
+        return client_address(peer(request), request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+
     def secure(request: Request) -> bool:
         if settings.cookie_secure != "auto":
             return settings.cookie_secure == "always"
         forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-        return request.url.scheme == "https" or (settings.trust_forwarded_proto and forwarded == "https")
+        believed = settings.trust_forwarded_proto or from_trusted_proxy(peer(request), settings.trusted_proxies)
+        return request.url.scheme == "https" or (believed and forwarded == "https")
 
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         current = session(request)
@@ -309,6 +324,10 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
             return Response(str(exc.detail), status_code=exc.status_code)
         return render(request, "error.html", status_code=exc.status_code, status=exc.status_code, message=exc.detail)
 
+    @app.exception_handler(auth.AuthError)
+    async def account_error(request: Request, exc: auth.AuthError):
+        return render(request, "error.html", status_code=400, status=400, message=str(exc))
+
     @app.exception_handler(decisions.DecisionError)
     async def decision_error(request: Request, exc: decisions.DecisionError):
         return render(request, "error.html", status_code=409, status=409, message=str(exc))
@@ -341,13 +360,17 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
         target = str(form.get("next") or "/")
         if not target.startswith("/") or target.startswith("//"):
             target = "/"
-        client = request.client.host if request.client else ""
-        result = auth.authenticate(ws.engine, username, password, client=client, policy=settings.lockout)
+        result = auth.authenticate(ws.engine, username, password, client=client_ip(request), policy=settings.lockout)
         nonce = request.cookies.get(PRELOGIN_COOKIE) or login_csrf.new_nonce()
         if result.user is None:
             if result.locked_until is not None:
                 minutes = max(1, math.ceil((result.locked_until - auth.now()).total_seconds() / 60))
-                error, status = f"Too many wrong passwords: sign-in for this user is locked for {minutes} more minute(s).", 429
+                if result.client_blocked:
+                    error = (f"Too many failed sign-ins from your network address: sign-in from it is paused "
+                             f"for {minutes} more minute(s).")
+                else:
+                    error = f"Too many wrong passwords: sign-in for this user is locked for {minutes} more minute(s)."
+                status = 429
             else:
                 error, status = "Wrong user name or password.", 401
             return render(request, "login.html", status_code=status, login_token=login_csrf.token_for(nonce),
@@ -460,7 +483,7 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
         findings = _mask(findings, show)
         if not findings.empty:
             findings = findings.sort_values("start_s", na_position="last")
-        appeals = decisions.appeals_frame(ws.engine, call_id=call_id)
+        appeals = _mask(decisions.appeals_frame(ws.engine, call_id=call_id), show)
         by_key = {r["finding_key"]: r for r in _records(appeals)}
         marks: dict[int, list[str]] = {}
         rows = _records(findings)
@@ -478,7 +501,7 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
             audio_url=f"/calls/{_q(call_id)}/audio" if audio is not None else None,
             categories=[(k[4:], v) for k, v in call.items() if k.startswith("cat_")],
             may_review=user.is_reviewer, may_appeal=user.role == "agent" and user.agent_id == call["agent_id"],
-            may_rule=decisions.may_rule(user, team), history=decisions.history(ws.engine, call_id=call_id),
+            may_rule=decisions.may_rule(user, team), history=_mask_history(decisions.history(ws.engine, call_id=call_id), show),
             appealable=decisions.APPEALABLE)
 
     @app.get("/calls/{call_id}/audio")
@@ -524,7 +547,7 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
     def appeals_page(request: Request, user: User = Depends(current_user)):
         snap = ws.snapshot()
         frame = _scope(decisions.appeals_frame(ws.engine), _visible_agents(user, snap.team_of))
-        frame = _mask(frame.rename(columns={"reason": "comment"}), unmasked(user)).rename(columns={"comment": "reason"})
+        frame = _mask(frame, unmasked(user))
         rows = _records(frame)
         for r in rows:
             r["may_rule"] = r["ruling"] is None and decisions.may_rule(user, snap.team_of.get(r["agent_id"] or ""))
@@ -541,6 +564,51 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
         ws.changed()
         return RedirectResponse(str(form.get("back") or "/appeals") if str(form.get("back", "")).startswith("/calls/")
                                 else "/appeals", 303)
+
+    # -- accounts (admin) -----------------------------------------------------------------------
+
+    @app.get("/admin/users", response_class=HTMLResponse)
+    def users_page(request: Request, user: User = Depends(current_user)):
+        require(user, "admin")
+        return render(request, "users.html", accounts=accounts.accounts(ws.engine, settings.lockout),
+                      history=accounts.history(ws.engine), roles=auth.ROLES,
+                      min_password=auth.MIN_PASSWORD_LENGTH)
+
+    @app.post("/admin/users")
+    async def users_add(request: Request, user: User = Depends(current_user)):
+        require(user, "admin")
+        form = await request.form()
+        accounts.add(ws.engine, user, str(form.get("username", "")).strip(), str(form.get("password", "")),
+                     role=str(form.get("role", "")), agent_id=str(form.get("agent_id", "")).strip() or None,
+                     team=str(form.get("team", "")).strip() or None,
+                     display_name=str(form.get("display_name", "")).strip())
+        ws.changed()  # an agent's team may have changed
+        return RedirectResponse("/admin/users", 303)
+
+    @app.post("/admin/users/{username}/disable")
+    def users_disable(username: str, user: User = Depends(current_user)):
+        require(user, "admin")
+        accounts.set_active(ws.engine, user, username, False)
+        return RedirectResponse("/admin/users", 303)
+
+    @app.post("/admin/users/{username}/enable")
+    def users_enable(username: str, user: User = Depends(current_user)):
+        require(user, "admin")
+        accounts.set_active(ws.engine, user, username, True)
+        return RedirectResponse("/admin/users", 303)
+
+    @app.post("/admin/users/{username}/password")
+    async def users_password(request: Request, username: str, user: User = Depends(current_user)):
+        require(user, "admin")
+        form = await request.form()
+        accounts.reset_password(ws.engine, user, username, str(form.get("password", "")))
+        return RedirectResponse("/admin/users", 303)
+
+    @app.post("/admin/users/{username}/unlock")
+    def users_unlock(username: str, user: User = Depends(current_user)):
+        require(user, "admin")
+        accounts.unlock(ws.engine, user, username, settings.lockout)
+        return RedirectResponse("/admin/users", 303)
 
     # -- review queue -----------------------------------------------------------------------------
 
@@ -647,17 +715,16 @@ def check_can_serve(engine, host: str) -> None:
             "`callqa users add NAME --role admin`, or serve on 127.0.0.1")
 
 
-def serve(settings: WebSettings, *, host: str = "127.0.0.1", port: int = 8000,
-          forwarded_allow_ips: str = "127.0.0.1") -> None:
-    """Run the app with uvicorn (blocking)."""
+def serve(settings: WebSettings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the app with uvicorn (blocking). Forwarded headers are read by the app itself, from
+    ``settings.trusted_proxies`` only."""
     import uvicorn
 
     store = open_store(settings.db_url, scoring=ScoringOptions(pass_score=settings.pass_score))
     create_web_tables(store.engine)
     check_can_serve(store.engine, host)
     app = create_app(settings, store=store)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
-                log_level="warning", server_header=False)
+    uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="warning", server_header=False)
 
 
 

@@ -7,7 +7,11 @@
 - Each session has its own CSRF token, put in every form; the login form (no session yet)
   uses a signed double-submit token (``itsdangerous``) tied to a pre-login cookie.
 - ``max_failures`` wrong passwords within ``lockout_s`` lock that user name for ``lockout_s``
-  after the last failure, even for the right password.
+  after the last failure, even for the right password; an admin can lift the lock early.
+- ``client_max_failures`` failed sign-ins from one client address within ``client_window_s``
+  (whatever the user names) refuse every sign-in from that address until the window has slid
+  past them, so spraying many names from one address is slowed too. Both counts are read from
+  ``web_login_attempts``, so every worker on the same database enforces the same limits.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.errors import CallQAError
@@ -68,9 +72,11 @@ class User:
 class LoginResult:
     user: User | None
     locked_until: datetime | None = None
+    client_blocked: bool = False
+    """``locked_until`` is the client address's block (not the user name's lock)."""
 
 
-def _user(row) -> User:
+def user_from_row(row) -> User:
     return User(user_id=row.user_id, username=row.username, role=row.role, agent_id=row.agent_id, team=row.team,
                 display_name=row.display_name or row.username, active=bool(row.active))
 
@@ -80,27 +86,45 @@ def _user(row) -> User:
 def add_user(engine: Engine, username: str, password: str, *, role: str, agent_id: str | None = None,
              team: str | None = None, display_name: str = "") -> User:
     """Create an account; an agent's ``team`` also records the agent id's team membership."""
+    with engine.begin() as conn:
+        return insert_user(conn, username, password, role=role, agent_id=agent_id, team=team,
+                           display_name=display_name)
+
+
+def check_password(username: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"password for {username!r} is too short; use at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def insert_user(conn: Connection, username: str, password: str, *, role: str, agent_id: str | None = None,
+                team: str | None = None, display_name: str = "") -> User:
+    """:func:`add_user` inside the caller's transaction (so an audit row can share it)."""
     if role not in ROLES:
         raise AuthError(f"role {role!r} is unknown; choose one of {', '.join(ROLES)}")
     if not username or username != username.strip():
         raise AuthError(f"user name {username!r} must be non-empty without surrounding spaces")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"password for {username!r} is too short; use at least {MIN_PASSWORD_LENGTH} characters")
+    check_password(username, password)
     if role == "agent" and not agent_id:
         raise AuthError(f"agent account {username!r} needs --agent-id (the agent_id its calls carry)")
     if role == "team_lead" and not team:
         raise AuthError(f"team lead {username!r} needs --team (the team whose agents they lead)")
-    try:
-        with engine.begin() as conn:
-            user_id = conn.execute(insert(db.users).values(
-                username=username, password_hash=_hasher.hash(password), role=role, agent_id=agent_id,
-                team=team, display_name=display_name or username, active=True, created_at=now(),
-            )).inserted_primary_key[0]
-            if role == "agent" and team:
-                conn.execute(delete(db.team_members).where(db.team_members.c.agent_id == agent_id))
-                conn.execute(insert(db.team_members).values(agent_id=agent_id, team=team))
+    taken = AuthError(f"user {username!r} already exists; pick another name or disable the old account")
+    if conn.execute(select(db.users.c.user_id).where(db.users.c.username == username)).first() is not None:
+        raise taken
+    try:  # a concurrent insert of the same name fails here and rolls the caller's transaction back
+        user_id = conn.execute(insert(db.users).values(
+            username=username, password_hash=_hasher.hash(password), role=role, agent_id=agent_id,
+            team=team, display_name=display_name or username, active=True, created_at=now(),
+        )).inserted_primary_key[0]
     except IntegrityError as e:
-        raise AuthError(f"user {username!r} already exists; pick another name or disable the old account") from e
+        raise taken from e
+    if role == "agent" and team:
+        conn.execute(delete(db.team_members).where(db.team_members.c.agent_id == agent_id))
+        conn.execute(insert(db.team_members).values(agent_id=agent_id, team=team))
     return User(user_id, username, role, agent_id, team, display_name or username)
 
 
@@ -113,13 +137,13 @@ def set_team(engine: Engine, agent_id: str, team: str) -> None:
 
 def list_users(engine: Engine) -> list[User]:
     with engine.connect() as conn:
-        return [_user(r) for r in conn.execute(select(db.users).order_by(db.users.c.username))]
+        return [user_from_row(r) for r in conn.execute(select(db.users).order_by(db.users.c.username))]
 
 
 def get_user(engine: Engine, username: str) -> User | None:
     with engine.connect() as conn:
         row = conn.execute(select(db.users).where(db.users.c.username == username)).first()
-    return _user(row) if row is not None else None
+    return user_from_row(row) if row is not None else None
 
 
 def disable_user(engine: Engine, username: str) -> None:
@@ -152,6 +176,11 @@ class LockoutPolicy:
     """Wrong passwords in a row (within ``lockout_s``) that lock a user name."""
     lockout_s: float = 15 * 60
     """How long the lock lasts after the last failure."""
+    client_max_failures: int = 20
+    """Failed sign-ins from one client address (any user names) within ``client_window_s`` that block
+    that address; high enough for an office behind one NAT address, low enough to stop spraying."""
+    client_window_s: float = 10 * 60
+    """The sliding window of the per-address count; the block lifts as old failures leave it."""
 
 
 def locked_until(engine: Engine, username: str, policy: LockoutPolicy, at: datetime | None = None) -> datetime | None:
@@ -161,7 +190,9 @@ def locked_until(engine: Engine, username: str, policy: LockoutPolicy, at: datet
     with engine.connect() as conn:
         last_ok = conn.execute(select(func.max(db.login_attempts.c.at)).where(
             db.login_attempts.c.username == username, db.login_attempts.c.ok.is_(True))).scalar_one()
-        since = max(window, last_ok) if last_ok is not None else window
+        last_unlock = conn.execute(select(func.max(db.login_unlocks.c.at)).where(
+            db.login_unlocks.c.username == username)).scalar_one()
+        since = max(t for t in (window, last_ok, last_unlock) if t is not None)
         failures = conn.execute(select(db.login_attempts.c.at).where(
             db.login_attempts.c.username == username, db.login_attempts.c.ok.is_(False),
             db.login_attempts.c.at > since).order_by(db.login_attempts.c.at.desc())).scalars().all()
@@ -170,10 +201,30 @@ def locked_until(engine: Engine, username: str, policy: LockoutPolicy, at: datet
     return failures[0] + timedelta(seconds=policy.lockout_s)
 
 
+def client_blocked_until(engine: Engine, client: str, policy: LockoutPolicy,
+                         at: datetime | None = None) -> datetime | None:
+    """When sign-ins from ``client`` are allowed again, or ``None`` if they are now."""
+    if not client:
+        return None
+    at = at or now()
+    with engine.connect() as conn:
+        failures = conn.execute(select(db.login_attempts.c.at).where(
+            db.login_attempts.c.client == client[:64], db.login_attempts.c.ok.is_(False),
+            db.login_attempts.c.at > at - timedelta(seconds=policy.client_window_s))
+            .order_by(db.login_attempts.c.at.desc()).limit(policy.client_max_failures)).scalars().all()
+    if len(failures) < policy.client_max_failures:
+        return None
+    return failures[-1] + timedelta(seconds=policy.client_window_s)
+
+
 def authenticate(engine: Engine, username: str, password: str, *, client: str = "",
                  policy: LockoutPolicy = LockoutPolicy()) -> LoginResult:
-    """Check a password; every attempt is recorded, and a locked name is refused outright."""
+    """Check a password; every attempt is recorded, and a locked name or a blocked address is
+    refused outright (without looking at the password, and without recording the refusal)."""
     username = username.strip()
+    blocked = client_blocked_until(engine, client, policy)
+    if blocked is not None:
+        return LoginResult(None, locked_until=blocked, client_blocked=True)
     until = locked_until(engine, username, policy)
     if until is not None:
         return LoginResult(None, locked_until=until)
@@ -188,12 +239,15 @@ def authenticate(engine: Engine, username: str, password: str, *, client: str = 
     with engine.begin() as conn:
         conn.execute(insert(db.login_attempts).values(username=username, client=client[:64], ok=ok, at=now()))
     if not ok:
+        blocked = client_blocked_until(engine, client, policy)
+        if blocked is not None:
+            return LoginResult(None, locked_until=blocked, client_blocked=True)
         return LoginResult(None, locked_until=locked_until(engine, username, policy))
     if _hasher.check_needs_rehash(row.password_hash):
         with engine.begin() as conn:
             conn.execute(update(db.users).where(db.users.c.user_id == row.user_id)
                          .values(password_hash=_hasher.hash(password)))
-    return LoginResult(_user(row))
+    return LoginResult(user_from_row(row))
 
 
 # -- sessions ---------------------------------------------------------------------------------
@@ -226,7 +280,7 @@ def session_user(engine: Engine, token: str | None) -> tuple[User, str] | None:
         ).first()
     if row is None or row.expires_at < now() or not row.active:
         return None
-    return _user(row), row.csrf_token
+    return user_from_row(row), row.csrf_token
 
 
 def end_session(engine: Engine, token: str | None) -> None:

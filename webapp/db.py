@@ -10,6 +10,8 @@ table                      what
 ``web_team_members``       which team an agent id belongs to (team leads see their team)
 ``web_sessions``           server-side sessions: sha256 of the cookie token, CSRF token
 ``web_login_attempts``     every login attempt, for the lockout after repeated failures
+                           (per user name and per client address)
+``web_login_unlocks``      an admin lifted a user name's lock (the failures stay recorded)
 ``web_secrets``            the signing key, shared by every worker on the same database
 ``web_decisions``          append-only history: who, when, what, before and after
 ``web_appeals``            an agent's appeal of one finding (申诉), with the reason
@@ -79,6 +81,14 @@ login_attempts = Table(
     Column("client", String(64)),
     Column("ok", Boolean, nullable=False),
     Column("at", DateTime, nullable=False, index=True),
+)
+
+login_unlocks = Table(
+    "web_login_unlocks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(128), nullable=False, index=True),
+    Column("actor", String(128), nullable=False),
+    Column("at", DateTime, nullable=False),
 )
 
 secrets = Table(
@@ -152,6 +162,10 @@ def create_web_tables(engine: Engine) -> None:
     metadata.create_all(engine)
     dialect = engine.dialect.name
     with engine.begin() as conn:
+        # not in the Table: create_all adds indexes only with a new table, and databases made
+        # before the per-address limit need this one too
+        conn.execute(text("CREATE INDEX IF NOT EXISTS web_login_attempts_client_at "
+                          "ON web_login_attempts (client, at)"))
         if dialect == "sqlite":
             for table in APPEND_ONLY:
                 for op in ("UPDATE", "DELETE"):

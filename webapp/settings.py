@@ -20,7 +20,11 @@ class WebSettings:
     """``auto``: Secure cookies when the request came over HTTPS (directly or via a trusted proxy)."""
     trust_forwarded_proto: bool = False
     """Honour ``X-Forwarded-Proto`` from any peer (only when the app is reachable solely through the proxy;
-    uvicorn already honours it from ``forwarded_allow_ips``)."""
+    it is always honoured from ``trusted_proxies``)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks (``127.0.0.1``, ``10.0.0.0/8``) of reverse proxies whose ``X-Forwarded-For``
+    and ``X-Forwarded-Proto`` are believed. None by default: the peer address is the client, so a
+    client cannot dodge the per-address sign-in limit by sending its own ``X-Forwarded-For``."""
     cookie_samesite: Literal["lax", "strict"] = "lax"
     """``lax`` lets links in e-mails open a call page while signed in; ``strict`` does not."""
     session_lifetime_s: float = 12 * 3600
@@ -44,3 +48,40 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
+    ip = _address(address)
+    if ip is None:
+        return False
+    for proxy in proxies:
+        try:
+            if ip in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def client_address(peer: str, forwarded_for: str | None, proxies: tuple[str, ...]) -> str:
+    """The client's address: the peer, or, when the peer is a trusted proxy, the right-most
+    ``X-Forwarded-For`` entry that is not itself a trusted proxy (entries further left were
+    written by the client and prove nothing)."""
+    if not forwarded_for or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop
+    return hops[0] if hops else peer
+
+
+def from_trusted_proxy(peer: str, proxies: tuple[str, ...]) -> bool:
+    return _trusted(peer, proxies)

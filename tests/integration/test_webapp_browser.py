@@ -204,3 +204,18 @@ def test_search_finds_phrase_in_traditional_transcript(browser, server):
     assert "寬頻一直斷線" in rows[0].text  # shown as the transcript has it
     no_console_errors(browser)
 
+
+
+def test_admin_adds_a_user_on_the_users_page_who_then_signs_in(browser, server):
+    sign_in(browser, server, "admin")
+    browser.get(f"{server}/admin/users")
+    browser.find_element("id", "new-username").send_keys("reviewer.two")
+    browser.find_element("css selector", "#new-role option[value=qa_reviewer]").click()
+    browser.find_element("id", "new-password").send_keys("second-reviewer-1")
+    browser.find_element("id", "add-user-btn").click()
+    wait_for(browser, "return !!document.querySelector('tr[data-user=\"reviewer.two\"]')")
+    assert "user_added" in text_of(browser, "#account-history")
+    sign_in(browser, server, "reviewer.two", "second-reviewer-1")
+    browser.get(f"{server}/queue")
+    assert browser.find_element("css selector", "h1").text.strip() == "Review queue"
+    no_console_errors(browser)

@@ -1,6 +1,7 @@
 """The review workspace through FastAPI's TestClient: access rules, CSRF, lockout, reviews, appeals, search."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -338,3 +339,259 @@ def test_coaching_pack_shows_chosen_findings_with_clips(sqlite_workspace):
     assert len(picks) == 3  # two harsh negations and a finding still waiting for review
     pack = client.get("/agents/A01/coaching", params={"pick": picks[0]}).text
     assert pack.count("<audio class=\"clip") == 1 and "/calls/" in pack and "#t=" in pack
+
+
+# -- sign-in limits per client address --------------------------------------------------------------
+
+def spray_policy() -> LockoutPolicy:
+    return LockoutPolicy(max_failures=5, lockout_s=60, client_max_failures=6, client_window_s=60)
+
+
+def test_spraying_many_user_names_from_one_address_is_refused(workspace):
+    store, settings = workspace
+    settings = dataclasses.replace(settings, lockout=spray_policy())
+    attacker = TestClient(create_app(settings, store=store))
+    for i in range(5):  # one wrong password per name: no user name gets locked
+        assert login(attacker, f"guess{i}", "wrong-password").status_code == 401
+    sixth = login(attacker, "guess5", "wrong-password")
+    assert sixth.status_code == 429 and "network address" in sixth.text
+    refused = login(attacker, "admin")  # even the right password, from that address
+    assert refused.status_code == 429 and "network address" in refused.text
+    assert auth.locked_until(store.engine, "admin", settings.lockout) is None
+    # the count is in the database: another worker on the same database refuses too
+    assert login(TestClient(create_app(settings, store=store)), "reviewer").status_code == 429
+    # other addresses are not slowed, and the block slides away with the window
+    assert login(TestClient(create_app(settings, store=store), client=("192.0.2.10", 4000)), "admin").status_code == 303
+    later = auth.now() + timedelta(seconds=61)
+    assert auth.client_blocked_until(store.engine, "testclient", settings.lockout) is not None
+    assert auth.client_blocked_until(store.engine, "testclient", settings.lockout, at=later) is None
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(sqlite_workspace):
+    from webapp.settings import client_address
+
+    assert client_address("203.0.113.7", "198.51.100.1", ()) == "203.0.113.7"
+    assert client_address("10.0.0.1", "1.1.1.1, 203.0.113.7", ("10.0.0.0/8",)) == "203.0.113.7"
+    assert client_address("10.0.0.1", "203.0.113.7, 10.0.0.2", ("10.0.0.0/8",)) == "203.0.113.7"
+    assert client_address("192.0.2.5", "1.1.1.1", ("10.0.0.0/8",)) == "192.0.2.5"
+    store, settings = sqlite_workspace
+    # no trusted proxy (the default): a made-up X-Forwarded-For per attempt does not dodge the limit
+    direct = TestClient(create_app(dataclasses.replace(settings, lockout=spray_policy()), store=store))
+    for i in range(6):
+        direct.headers["X-Forwarded-For"] = f"198.51.100.{i}"
+        login(direct, f"guess{i}", "wrong-password")
+    direct.headers["X-Forwarded-For"] = "198.51.100.99"
+    assert login(direct, "admin").status_code == 429
+    # behind a trusted proxy the forwarded client is the one counted
+    behind = dataclasses.replace(settings, lockout=spray_policy(), trusted_proxies=("10.0.0.1",))
+    proxy = TestClient(create_app(behind, store=store), client=("10.0.0.1", 5000))
+    proxy.headers["X-Forwarded-For"] = "203.0.113.7"
+    for i in range(6):
+        login(proxy, f"other{i}", "wrong-password")
+    assert login(proxy, "admin").status_code == 429
+    proxy.headers["X-Forwarded-For"] = "203.0.113.8"
+    assert login(proxy, "admin").status_code == 303
+    with store.engine.connect() as conn:
+        clients = set(conn.execute(text("SELECT client FROM web_login_attempts")).scalars())
+    assert {"testclient", "203.0.113.7", "203.0.113.8"} <= clients and "198.51.100.0" not in clients
+
+
+# -- users admin page -----------------------------------------------------------------------------
+
+def post_form(client: TestClient, page: str, url: str, **data):
+    return client.post(url, data={"csrf_token": token(client.get(page).text), **data}, follow_redirects=False)
+
+
+def account_actions(store) -> list[tuple]:
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT actor, action, before_json, after_json FROM web_decisions "
+            "WHERE action IN ('user_added', 'user_disabled', 'user_enabled', 'password_reset', 'user_unlocked') "
+            "ORDER BY id"))]
+
+
+def test_admin_lists_and_adds_users_and_every_change_is_in_the_history(workspace):
+    store, _ = workspace
+    admin = signed_in(workspace, "admin")
+    page = admin.get("/admin/users")
+    assert page.status_code == 200
+    row = re.search(r'<tr data-user="lead.north">(.*?)</tr>', page.text, re.S).group(1)
+    assert "team_lead" in row and "north" in row and "active" in row
+    added = post_form(admin, "/admin/users", "/admin/users", username="agent.c07", password="new-agent-pass",
+                      role="agent", agent_id="C07", team="north", display_name="Chen")
+    assert added.status_code == 303
+    assert login(client_for(workspace), "agent.c07", "new-agent-pass").status_code == 303
+    with store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM web_users WHERE username = 'agent.c07'")).scalar_one()
+    assert stored.startswith("$argon2id$")
+    assert post_form(admin, "/admin/users", "/admin/users", username="agent.c07", password="another-pass",
+                     role="agent", agent_id="C07").status_code == 400  # taken
+    assert post_form(admin, "/admin/users", "/admin/users", username="x", password="short",
+                     role="agent", agent_id="X").status_code == 400
+    actor, action, before, after = account_actions(store)[-1]
+    assert (actor, action, before) == ("admin", "user_added", "{}")
+    assert '"agent_id": "C07"' in after and "new-agent-pass" not in after and "argon2" not in after
+    assert "agent.c07" in admin.get("/admin/users").text.split('id="account-history"')[1]
+
+
+def test_admin_disables_enables_resets_password_and_unlocks(workspace):
+    store, settings = workspace
+    admin = signed_in(workspace, "admin")
+    reviewer = signed_in(workspace, "reviewer")
+    assert post_form(admin, "/admin/users", "/admin/users/reviewer/disable").status_code == 303
+    assert reviewer.get("/queue", follow_redirects=False).status_code == 303  # session ended
+    assert login(client_for(workspace), "reviewer").status_code == 401
+    assert "disabled" in re.search(r'<tr data-user="reviewer">(.*?)</tr>', admin.get("/admin/users").text, re.S).group(1)
+    assert post_form(admin, "/admin/users", "/admin/users/reviewer/enable").status_code == 303
+    reviewer = signed_in(workspace, "reviewer")
+    assert post_form(admin, "/admin/users", "/admin/users/reviewer/password", password="brand-new-pass").status_code == 303
+    assert reviewer.get("/queue", follow_redirects=False).status_code == 303  # old session ended with the old password
+    assert login(client_for(workspace), "reviewer").status_code == 401
+    assert login(client_for(workspace), "reviewer", "brand-new-pass").status_code == 303
+    # a locked user name shows as locked and the admin lifts the lock
+    for _ in range(5):
+        login(client_for(workspace), "lead.south", "wrong-password")
+    assert "locked until" in re.search(r'<tr data-user="lead.south">(.*?)</tr>', admin.get("/admin/users").text, re.S).group(1)
+    assert login(client_for(workspace), "lead.south").status_code == 429
+    assert post_form(admin, "/admin/users", "/admin/users/lead.south/unlock").status_code == 303
+    assert login(client_for(workspace), "lead.south").status_code == 303
+    assert post_form(admin, "/admin/users", "/admin/users/lead.south/unlock").status_code == 400  # not locked now
+    with store.engine.connect() as conn:  # the failures stay recorded
+        assert conn.execute(text("SELECT count(*) FROM web_login_attempts WHERE username = 'lead.south' "
+                                 "AND NOT ok")).scalar_one() == 5
+    actions = [(a, act) for a, act, _, _ in account_actions(store)]
+    assert actions == [("admin", "user_disabled"), ("admin", "user_enabled"), ("admin", "password_reset"),
+                       ("admin", "user_unlocked")]
+    _, _, before, after = account_actions(store)[0]
+    assert '"active": true' in before and '"active": false' in after
+    assert all("brand-new-pass" not in b + a for _, _, b, a in account_actions(store))
+
+
+def test_admin_cannot_lock_out_the_last_admin_and_others_may_not_manage_users(sqlite_workspace):
+    store, _ = sqlite_workspace
+    admin = signed_in(sqlite_workspace, "admin")
+    assert post_form(admin, "/admin/users", "/admin/users/admin/disable").status_code == 400  # self
+    auth.add_user(store.engine, "boss2", PASSWORD, role="admin")
+    boss2 = signed_in(sqlite_workspace, "boss2")
+    assert post_form(boss2, "/admin/users", "/admin/users/admin/disable").status_code == 303
+    assert post_form(boss2, "/admin/users", "/admin/users/boss2/disable").status_code == 400
+    from webapp import accounts
+    with pytest.raises(auth.AuthError, match="last active admin"):
+        accounts.set_active(store.engine, None, "boss2", False)
+    for username in ("reviewer", "lead.north", "agent.a01"):
+        client = signed_in(sqlite_workspace, username)
+        assert client.get("/admin/users").status_code == 403
+        assert post_form(client, "/appeals", "/admin/users/agent.b01/disable").status_code == 403
+        assert "/admin/users" not in client.get("/appeals").text  # no menu entry either
+
+
+# -- every route guards itself ------------------------------------------------------------------------
+
+PUBLIC_ROUTES = {("GET", "/assets/{name}"), ("GET", "/healthz"), ("GET", "/login"), ("POST", "/login")}
+ANY_SIGNED_IN = {("GET", "/"), ("POST", "/logout"), ("GET", "/agents/{agent_id}"), ("GET", "/agents/{agent_id}/coaching"),
+                 ("GET", "/calls/{call_id}"), ("GET", "/calls/{call_id}/audio"), ("POST", "/calls/{call_id}/appeal"),
+                 ("GET", "/appeals"), ("GET", "/search")}
+"""Routes every role may open (each still limits what it shows to the user's own scope)."""
+ROLE_ONLY = {("GET", "/queue"), ("POST", "/calls/{call_id}/review"), ("POST", "/calls/{call_id}/checked"),
+             ("GET", "/calibration"), ("POST", "/appeals/{appeal_id}/rule"),
+             ("GET", "/admin/users"), ("POST", "/admin/users"), ("POST", "/admin/users/{username}/disable"),
+             ("POST", "/admin/users/{username}/enable"), ("POST", "/admin/users/{username}/password"),
+             ("POST", "/admin/users/{username}/unlock")}
+"""Routes for admins, reviewers or team leads only: an agent gets 403."""
+PATH_VALUES = {"name": "style.css", "agent_id": "A01", "call_id": "c1", "appeal_id": "1", "username": "agent.b01"}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    from fastapi.routing import APIRoute
+
+    routes = set()
+    for route in app.routes:
+        assert isinstance(route, APIRoute), f"{route}: not an APIRoute; classify and test it here"
+        routes |= {(method, route.path) for method in route.methods if method != "HEAD"}
+    return routes
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
+
+
+def test_every_route_is_classified_and_guarded(sqlite_workspace):
+    """A new route must be listed above, and then it is held to its class's rules."""
+    app = create_app(sqlite_workspace[1], store=sqlite_workspace[0])
+    routes = app_routes(app)
+    assert routes == PUBLIC_ROUTES | ANY_SIGNED_IN | ROLE_ONLY, "a route was added or removed: classify it above"
+    anonymous = TestClient(app)
+    for method, path in sorted(routes - PUBLIC_ROUTES):
+        response = anonymous.request(method, concrete(path), follow_redirects=False)
+        if response.status_code == 303:
+            assert response.headers["location"].startswith("/login"), (method, path)
+        else:
+            assert response.status_code in (401, 403), (method, path, response.status_code)
+    reviewer = signed_in(sqlite_workspace, "reviewer")
+    for method, path in sorted(r for r in routes if r[0] == "POST"):
+        assert reviewer.post(concrete(path), data={}).status_code == 403, (method, path)
+        assert reviewer.post(concrete(path), data={"csrf_token": "forged"}).status_code == 403, (method, path)
+    agent = signed_in(sqlite_workspace, "agent.a01")
+    csrf = token(agent.get("/appeals").text)
+    for method, path in sorted(ROLE_ONLY):
+        response = agent.request(method, concrete(path), data={"csrf_token": csrf} if method == "POST" else None,
+                                 follow_redirects=False)
+        assert response.status_code == 403, (method, path, response.status_code)
+    assert agent.get("/calls/c1").status_code == 200  # the agent's session still works
+
+
+# -- personal data on every text page ---------------------------------------------------------------
+
+PHONE = "13812345678"
+
+
+def test_personal_data_is_masked_on_every_text_page_for_roles_that_may_not_see_it(workspace):
+    from tests.report_factory import finding, qa, transcript
+
+    store, _ = workspace
+    leak = finding("no_apology", weight=5.0, category="courtesy", needs_review=True, utterance_index=1,
+                   start_s=4.5, quote=f"我的手机号是{PHONE}", pattern="手机号")
+    store.save_call(transcript("p1", "A01", "2026-11-04T15:00"), qa("p1", "A01", "2026-11-04T15:00", findings=(leak,)))
+    reviewer = signed_in(workspace, "reviewer")
+    assert review(reviewer, "c1", "no_apology@1:宽带", "confirm", comment=f"客户手机{PHONE}").status_code == 303
+    assert appeal(signed_in(workspace, "agent.a01"), "c1", "harsh_negation@2:不归我们管",
+                  reason=f"客户让我回电{PHONE}").status_code == 303
+    pick = "p1|no_apology@1:手机号"
+    pages = {
+        "reviewer": ["/calls/c1", "/calls/p1", "/search?q=手机号", f"/agents/A01/coaching?pick={pick}",
+                     "/agents/A01", "/queue", "/appeals"],
+        "lead.north": ["/calls/c1", "/calls/p1", "/search?q=手机号", f"/agents/A01/coaching?pick={pick}",
+                       "/agents/A01", "/appeals"],
+        "agent.a01": ["/calls/c1", "/calls/p1", "/search?q=手机号", f"/agents/A01/coaching?pick={pick}",
+                      "/agents/A01", "/appeals"],
+    }
+    for username, urls in pages.items():
+        client = signed_in(workspace, username)
+        for url in urls:
+            page = client.get(url)
+            assert page.status_code == 200, (username, url)
+            assert PHONE not in page.text, (username, url)
+        assert "[手机号]" in client.get("/calls/c1").text and "[手机号]" in client.get("/appeals").text
+    admin = signed_in(workspace, "admin")  # the check above would see a leak: admins get the real text
+    for url in ["/calls/c1", "/calls/p1", "/search?q=手机号", f"/agents/A01/coaching?pick={pick}", "/queue", "/appeals"]:
+        assert PHONE in admin.get(url).text, url
+
+
+def test_serve_refuses_a_public_address_before_listening_without_an_admin(tmp_path, monkeypatch):
+    import uvicorn
+
+    from pipeline.errors import CallQAError
+    from webapp import serve
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn started"))
+    settings = WebSettings(db_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    for host in ("0.0.0.0", "::", "192.0.2.1", "qa.example.com"):
+        with pytest.raises(CallQAError, match="no active admin"):
+            serve(settings, host=host)
+    with open_store(settings.db_url) as store:
+        auth.add_user(store.engine, "boss", PASSWORD, role="admin")
+        auth.disable_user(store.engine, "boss")
+    with pytest.raises(CallQAError, match="no active admin"):  # a disabled admin does not count
+        serve(settings, host="0.0.0.0")
+    for host in ("127.0.0.1", "localhost", "::1"):
+        check_can_serve(open_store(settings.db_url).engine, host)
