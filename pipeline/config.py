@@ -46,8 +46,9 @@ class AsrConfig(_Section):
     batch_size: int = Field(
         0, ge=0, description="Windows decoded together by faster-whisper's BatchedInferencePipeline, the VAD "
         "speech of both stereo channels in one pass (e.g. 8); 0 or 1 = sequential WhisperModel.transcribe per "
-        "channel. Sequential is the default: batched was 0.76x the time but 23.7 % CER vs 17.5 % on the 40 dev "
-        "calls (see README, Benchmark).",
+        "channel. Sequential is the default: batched was 0.62x the time of bare faster-whisper but 23.7 % CER vs "
+        "17.5 % on the 40 dev calls, where channels side by side (num_workers 2) gave 0.64x at 17.5 % (README, "
+        "Benchmark).",
     )
     hotwords: tuple[str, ...] = Field(
         (), description="Product and brand names put before every window as faster-whisper hotwords "
