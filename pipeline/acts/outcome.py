@@ -67,8 +67,8 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
                  completions: Sequence[tuple[int, str]] = ()) -> CallOutcome:
     """Decide a call's outcome.
 
-    ``utterances``: (index, speaker, acts) in time order; an ``alternative_offer`` that is only the
-    closing formula (还有什么可以帮您的) should already be left out (the rule's ``closing_formulas``). ``closing_customer``: indices of the
+    ``utterances``: (index, speaker, acts) in time order (the ``alternative_offer`` act already
+    leaves out the closing formula 还有什么可以帮您的). ``closing_customer``: indices of the
     customer's closing utterances (their stance counts). ``commitments``, ``unresolved_cues`` and
     ``completions`` (the agent reporting an action done): (index, what) found by the rule's own
     phrase lists, merged with the acts.

@@ -572,23 +572,12 @@ def _completions(rule: Rule, ctx: CallContext) -> list[tuple[int, str]]:
     return [(i, hit.pattern) for i in ctx.utterances_of("agent") if (hit := cues.search(ctx.views[i])) is not None]
 
 
-def _outcome_acts(rule: Rule, ctx: CallContext, i: int) -> tuple:
-    """The utterance's acts, less alternative offers that are only the closing formula (还有什么可以帮您的吗)."""
-    acts = ctx.acts(i)
-    formulas = rule.sets.get("closing_formulas")
-    if not formulas or not any(a.name == "alternative_offer" for a in acts):
-        return acts
-    spans = formulas.find_all(ctx.views[i])
-    return tuple(a for a in acts if a.name != "alternative_offer"
-                 or not any(h.start <= a.start and a.end <= h.end for h in spans))
-
-
 def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding | None, dict]:
     spec = rule.spec
     closing = [i for t in ctx.turns_of("customer")[-spec.closing_turns:] for i in ctx.turns[t].indices]
     waiting = rule.sets["unresolved_exceptions"]
     stance = [i for i in closing if not (waiting and waiting.search(ctx.views[i]))]  # 等你们电话: waiting, not giving up
-    utterances = [(i, ctx.utterances[i].speaker, _outcome_acts(rule, ctx, i)) for i in ctx.order if ctx.views[i].compact]
+    utterances = [(i, ctx.utterances[i].speaker, ctx.acts(i)) for i in ctx.order if ctx.views[i].compact]
     options = OutcomeOptions(give_up_min_score=spec.give_up_min_score,
                              commitment_min_score=spec.commitment_min_score,
                              refusal_min_score=spec.refusal_min_score,

@@ -42,7 +42,7 @@ _PHRASE_FIELDS: dict[str, dict[str, int]] = {
     "order": {"first": _PASS, "disclose": _FIRE},
     "resolution": {"commitment_actions": _PASS, "deadlines": _PASS, "tickets": _PASS,
                    "unresolved_cues": _FIRE, "unresolved_exceptions": _PASS, "agent_unresolved_cues": _FIRE,
-                   "completion_cues": _FIRE, "closing_formulas": _PASS},
+                   "completion_cues": _FIRE},
 }
 # Lists of good behaviour the agent must show: 您 phrases also match their 你 form.
 _NI_VARIANT_FIELDS = frozenset({"respond", "thanks", "hold_phrases", "announced_by", "first", "backchannels",

@@ -247,8 +247,6 @@ class ResolutionRule(_RuleBase):
     agent_unresolved_cues: PhraseList = []
     completion_cues: PhraseList = Field(default_factory=list, description="Agent phrases reporting an action done "
                                         "(已经帮您取消成功了): a commitment before one was kept in the call.")
-    closing_formulas: PhraseList = Field(default_factory=list, description="Closing formulas (还有什么可以帮您的吗) in "
-                                         "which an alternative_offer act is no alternative: a refusal before it stays open.")
     closing_turns: int = Field(3, ge=1)
     use_acts: bool = Field(True, description="Also read commitments, refusals and the customer's closing stance "
                                              "from the dialogue acts (needs an acts: section).")
