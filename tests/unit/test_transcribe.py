@@ -172,11 +172,11 @@ def test_stereo_channels_are_decoded_side_by_side_with_two_workers(fake_whisper)
 
 
 def test_zero_threads_share_the_usable_cores_among_the_workers(monkeypatch):
-    from pipeline import transcribe
+    from pipeline.transcribe import whisper
 
-    monkeypatch.setattr(transcribe, "usable_cores", lambda: 8)
-    assert transcribe.thread_layout(AsrConfig()) == (4, 2)
-    assert transcribe.thread_layout(AsrConfig(num_workers=1)) == (8, 1)
-    assert transcribe.thread_layout(AsrConfig(cpu_threads=3, num_workers=4)) == (3, 4)
-    monkeypatch.setattr(transcribe, "usable_cores", lambda: 1)
-    assert transcribe.thread_layout(AsrConfig()) == (1, 2)
+    monkeypatch.setattr(whisper, "usable_cores", lambda: 8)
+    assert whisper.thread_layout(AsrConfig()) == (4, 2)
+    assert whisper.thread_layout(AsrConfig(num_workers=1)) == (8, 1)
+    assert whisper.thread_layout(AsrConfig(cpu_threads=3, num_workers=4)) == (3, 4)
+    monkeypatch.setattr(whisper, "usable_cores", lambda: 1)
+    assert whisper.thread_layout(AsrConfig()) == (1, 2)
