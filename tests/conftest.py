@@ -79,3 +79,11 @@ class FakeWhisper:
 @pytest.fixture
 def fake_whisper():
     return FakeWhisper
+
+
+@pytest.fixture(scope="session")
+def book():
+    """The bundled default rulebook, loaded once (rule and act tests read it, never change it)."""
+    from pipeline.rules import load_rulebook
+
+    return load_rulebook()

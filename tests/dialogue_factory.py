@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from pipeline.types import CallMeta, Transcript, Utterance
 
+A, C = "agent", "customer"
+GREET = (A, "您好，客服中心，请问有什么可以帮您？")   # a complete opening: greeting + offer of help
+BYE = (A, "感谢您的来电，再见。")                      # a complete closing
+
 
 def spoken_call(*turns: tuple, gap_s: float = 0.5, call_id: str = "t-001", agent_id: str = "A01") -> Transcript:
     """(speaker, text[, pause_after_s]) turns, each 3 s long and ``gap_s`` apart unless a pause is given."""

@@ -10,17 +10,8 @@ import pytest
 
 from pipeline.errors import RulebookError
 from pipeline.evaluate import dialogue_transcript
-from pipeline.rules import DEFAULT_RULEBOOK, assess, load_rulebook, parse_rulebook
-from tests.dialogue_factory import spoken_call
-
-A, C = "agent", "customer"
-BYE = (A, "感谢您的来电，再见。")
-GREET = (A, "您好，客服中心，请问有什么可以帮您？")
-
-
-@pytest.fixture(scope="module")
-def book():
-    return load_rulebook()
+from pipeline.rules import DEFAULT_RULEBOOK, assess, parse_rulebook
+from tests.dialogue_factory import A, BYE, C, GREET, spoken_call
 
 
 def call(*turns):

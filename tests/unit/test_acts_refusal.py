@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.rules import assess, load_rulebook
-from tests.dialogue_factory import spoken_call
+from pipeline.rules import assess
+from tests.dialogue_factory import A, C, spoken_call
 
-A, C = "agent", "customer"
 
 # (act, pattern id): (agent sentences that must carry the act with that evidence, near misses that must not carry the act)
 PATTERNS: dict[tuple[str, str], tuple[list[str], list[str]]] = {
@@ -119,11 +118,6 @@ NOT_HARSH = [
     "积分不能兑换现金，可以兑换话费。",                    # what can be done instead
     "现在没法给您办，系统在升级，您两个小时后再打过来就行。",   # a process in progress
 ]
-
-
-@pytest.fixture(scope="module")
-def book():
-    return load_rulebook()
 
 
 def _acts(book, text, speaker=A):

@@ -8,22 +8,11 @@ from pipeline.errors import RulebookError
 from pipeline.evaluate import dialogue_transcript
 from pipeline.rules import DEFAULT_RULEBOOK, assess, load_rulebook, parse_rulebook
 from pipeline.types import CallMeta, Transcript, Utterance
-from tests.dialogue_factory import spoken_call
-
-A, C = "agent", "customer"
-
-
-@pytest.fixture(scope="module")
-def book():
-    return load_rulebook()
+from tests.dialogue_factory import A, BYE, C, GREET, spoken_call
 
 
 def call(*turns, gap_s: float = 0.5) -> Transcript:
     return spoken_call(*turns, gap_s=gap_s, call_id="t-acts", agent_id="A01")
-
-
-GREET = (A, "您好，客服中心，请问有什么可以帮您？")
-BYE = (A, "感谢您的来电，再见。")
 
 
 def test_implicit_problem_report_needs_apology(book):

@@ -9,18 +9,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.evaluate import EvalReport, LabelledCall, score_call
-from pipeline.rules import assess, load_rulebook
+from pipeline.rules import assess
 from pipeline.types import Transcript
-from tests.dialogue_factory import spoken_call
-
-A, C = "agent", "customer"
-GREET = (A, "您好，客服中心，请问有什么可以帮您？")
-BYE = (A, "感谢您的来电，再见。")
-
-
-@pytest.fixture(scope="module")
-def book():
-    return load_rulebook()
+from tests.dialogue_factory import A, BYE, C, GREET, spoken_call
 
 
 def call(*turns, gap_s: float = 0.5) -> Transcript:
