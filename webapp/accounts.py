@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from webapp import auth, db
+from webapp import auth, db, decisions
 from webapp.auth import AuthError, LockoutPolicy, User, now
 
 logger = logging.getLogger(__name__)
@@ -128,9 +128,4 @@ def accounts(engine: Engine, policy: LockoutPolicy) -> list[Account]:
 
 def history(engine: Engine, *, limit: int = 200) -> list[dict[str, Any]]:
     """Account changes, newest first, before/after decoded."""
-    query = (select(db.decisions).where(db.decisions.c.action.in_(ACCOUNT_ACTIONS))
-             .order_by(db.decisions.c.id.desc()).limit(limit))
-    with engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-    return [{**dict(r), "before": json.loads(r["before_json"] or "{}"), "after": json.loads(r["after_json"] or "{}")}
-            for r in rows]
+    return decisions.history(engine, actions=ACCOUNT_ACTIONS, limit=limit)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,11 +216,14 @@ def get_appeal(engine: Engine, appeal_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def history(engine: Engine, *, call_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    """Decision history, newest first, with before/after decoded."""
+def history(engine: Engine, *, call_id: str | None = None, actions: Sequence[str] | None = None,
+            limit: int = 500) -> list[dict[str, Any]]:
+    """Decision history (of one call, or of some actions), newest first, with before/after decoded."""
     query = select(db.decisions).order_by(db.decisions.c.id.desc()).limit(limit)
     if call_id is not None:
         query = query.where(db.decisions.c.call_id == call_id)
+    if actions is not None:
+        query = query.where(db.decisions.c.action.in_(actions))
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [{**dict(r), "before": json.loads(r["before_json"] or "{}"), "after": json.loads(r["after_json"] or "{}")}

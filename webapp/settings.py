@@ -44,10 +44,8 @@ class WebSettings:
 def is_loopback(host: str) -> bool:
     if host in ("localhost", ""):
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    ip = _address(host)
+    return ip is not None and ip.is_loopback
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -57,7 +55,8 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
+def from_trusted_proxy(address: str, proxies: tuple[str, ...]) -> bool:
+    """Whether ``address`` is one of ``proxies`` (addresses or networks)."""
     ip = _address(address)
     if ip is None:
         return False
@@ -74,14 +73,10 @@ def client_address(peer: str, forwarded_for: str | None, proxies: tuple[str, ...
     """The client's address: the peer, or, when the peer is a trusted proxy, the right-most
     ``X-Forwarded-For`` entry that is not itself a trusted proxy (entries further left were
     written by the client and prove nothing)."""
-    if not forwarded_for or not _trusted(peer, proxies):
+    if not forwarded_for or not from_trusted_proxy(peer, proxies):
         return peer
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
-        if not _trusted(hop, proxies):
+        if not from_trusted_proxy(hop, proxies):
             return hop
     return hops[0] if hops else peer
-
-
-def from_trusted_proxy(peer: str, proxies: tuple[str, ...]) -> bool:
-    return _trusted(peer, proxies)
