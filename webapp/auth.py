@@ -146,16 +146,6 @@ def get_user(engine: Engine, username: str) -> User | None:
     return user_from_row(row) if row is not None else None
 
 
-def disable_user(engine: Engine, username: str) -> None:
-    """Disable an account and end its sessions (the row stays for the audit trail)."""
-    with engine.begin() as conn:
-        row = conn.execute(select(db.users.c.user_id).where(db.users.c.username == username)).first()
-        if row is None:
-            raise AuthError(f"no user {username!r}; `callqa users list` shows the accounts")
-        conn.execute(update(db.users).where(db.users.c.user_id == row.user_id).values(active=False))
-        conn.execute(delete(db.sessions).where(db.sessions.c.user_id == row.user_id))
-
-
 def has_active_admin(engine: Engine) -> bool:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(db.users).where(
