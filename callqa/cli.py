@@ -562,12 +562,13 @@ def serve(
     from webapp import WebSettings, serve as run_server
 
     cfg = _config(config)
-    settings = WebSettings(db_url=db or cfg.store.url, audio_root=audio_root, cookie_secure=cookie_secure,
-                           pass_score=cfg.report.pass_score, min_calls_for_ranking=cfg.report.min_calls_for_ranking,
-                           unmasked_roles=("admin",) if cfg.report.redact_pii else ("admin", "qa_reviewer", "team_lead", "agent"),
-                           trusted_proxies=tuple(p.strip() for p in forwarded_allow_ips.split(",") if p.strip()))
-    console.print(f"callqa review workspace on http://{host}:{port} ({settings.db_url})")
     try:
+        settings = WebSettings(
+            db_url=db or cfg.store.url, audio_root=audio_root, cookie_secure=cookie_secure,
+            pass_score=cfg.report.pass_score, min_calls_for_ranking=cfg.report.min_calls_for_ranking,
+            unmasked_roles=("admin",) if cfg.report.redact_pii else ("admin", "qa_reviewer", "team_lead", "agent"),
+            trusted_proxies=tuple(p.strip() for p in forwarded_allow_ips.split(",") if p.strip()))
+        console.print(f"callqa review workspace on http://{host}:{port} ({settings.db_url})")
         run_server(settings, host=host, port=port)
     except CallQAError as e:
         console.print(f"[red]error:[/red] {e}")

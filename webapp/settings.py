@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pipeline.errors import CallQAError
 from webapp.auth import LockoutPolicy
 from webapp.queue import SamplingPlan
 
@@ -40,6 +41,14 @@ class WebSettings:
     cache_s: float = 2.0
     """Calls and findings are read at most this often (writes through the app refresh at once)."""
 
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as e:
+                raise CallQAError(f"trusted proxy {proxy!r} is not an address or network ({e}); give addresses "
+                                  "or CIDR networks, e.g. --forwarded-allow-ips 127.0.0.1,10.0.0.0/8") from e
+
 
 def is_loopback(host: str) -> bool:
     if host in ("localhost", ""):
@@ -60,13 +69,7 @@ def from_trusted_proxy(address: str, proxies: tuple[str, ...]) -> bool:
     ip = _address(address)
     if ip is None:
         return False
-    for proxy in proxies:
-        try:
-            if ip in ipaddress.ip_network(proxy, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
 def client_address(peer: str, forwarded_for: str | None, proxies: tuple[str, ...]) -> str:

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 
+from pipeline.errors import CallQAError
 from pipeline.store import open_store
 
 from tests.webapp_factory import PASSWORD, build_workspace
@@ -191,7 +192,6 @@ def test_personal_data_masked_unless_the_role_may_see_it(sqlite_workspace):
 
 
 def test_server_refuses_non_loopback_host_without_admin(tmp_path):
-    from pipeline.errors import CallQAError
     from pipeline.store import open_store
     from webapp.db import create_web_tables
 
@@ -365,6 +365,18 @@ def test_spraying_many_user_names_from_one_address_is_refused(workspace):
     later = auth.now() + timedelta(seconds=61)
     assert auth.client_blocked_until(store.engine, "testclient", settings.lockout) is not None
     assert auth.client_blocked_until(store.engine, "testclient", settings.lockout, at=later) is None
+
+
+def test_a_malformed_trusted_proxy_is_refused_with_the_fix(tmp_path):
+    from typer.testing import CliRunner
+
+    from callqa.cli import app
+
+    with pytest.raises(CallQAError, match="not an address or network"):
+        WebSettings(trusted_proxies=("10.0.0.0/8", "proxy.local"))
+    result = CliRunner().invoke(app, ["serve", "--db", f"sqlite:///{tmp_path / 'x.db'}",
+                                      "--forwarded-allow-ips", "127.0.0.1,10.0.0.300"])
+    assert result.exit_code == 2 and "10.0.0.300" in result.output and "--forwarded-allow-ips" in result.output
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies(sqlite_workspace):
@@ -580,7 +592,6 @@ def test_personal_data_is_masked_on_every_text_page_for_roles_that_may_not_see_i
 def test_serve_refuses_a_public_address_before_listening_without_an_admin(tmp_path, monkeypatch):
     import uvicorn
 
-    from pipeline.errors import CallQAError
     from webapp import serve
 
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn started"))
