@@ -39,6 +39,7 @@ from pipeline.errors import CallQAError
 from pipeline.types import CallMeta, Transcript
 
 SMALL_NIGHT = 100
+_PARTS = {"threads": "callqa run", "dask": "callqa run / scheduler / worker / worker"}
 DEFAULT_NIGHT = 1000
 RSS_TOLERANCE = 0.10
 SUMMARY = re.compile(r"(\d+) calls scored \((\d+) transcribed, (\d+) reused\), (\d+) failed, in ([\d.]+) s "
@@ -79,6 +80,8 @@ def bench_scale(ctx: BenchContext) -> list[dict]:
                 row(f"scale {runner} {size}: flow overhead per call", round(r["flow_s"] / size * 1000), "", None, "ms"),
                 row(f"scale {runner} {size}: peak RSS, process tree (largest process)",
                     f"{r['peak_rss_gb']:.2f} GB ({r['peak_process_gb']:.2f} GB)"),
+                row(f"scale {runner} {size}: peak RSS by part ({_PARTS[runner]})",
+                    " / ".join(f"{gb:.2f}" for gb in r["peak_parts_gb"]), "", None, "GB"),
             ]
         if marginal is not None:
             rows.append(row(f"scale {runner}: marginal flow time per extra call", round(marginal * 1000), "", None,
@@ -217,7 +220,8 @@ def run_night(cfg: PipelineConfig, folder: Path, manifest: Path, seed: Path | No
     scored, transcribed, reused, failed, flow_s, report_s = found.groups()
     return {"scored": int(scored), "transcribed": int(transcribed), "reused": int(reused), "failed": int(failed),
             "flow_s": float(flow_s), "report_s": float(report_s), "wall_s": wall,
-            "peak_rss_gb": sampler.peak_total / 2**30, "peak_process_gb": sampler.peak_process / 2**30}
+            "peak_rss_gb": sampler.peak_total / 2**30, "peak_process_gb": sampler.peak_process / 2**30,
+            "peak_parts_gb": [round(b / 2**30, 3) for b in sampler.peak_by_root]}
 
 
 def _start_dask(processes: list[subprocess.Popen], log) -> str:
@@ -248,6 +252,7 @@ class _TreeRss:
         self._roots = [psutil.Process(p.pid) for p in roots]
         self._every_s = every_s
         self.peak_total = self.peak_process = 0
+        self.peak_by_root = [0] * len(roots)  # each root with its descendants: where memory grows
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -257,12 +262,13 @@ class _TreeRss:
 
         while not self._done.is_set():
             seen: dict[int, int] = {}
-            for root in self._roots:
+            for index, root in enumerate(self._roots):
                 try:
-                    for process in [root, *root.children(recursive=True)]:
-                        seen[process.pid] = process.memory_info().rss
+                    tree = {p.pid: p.memory_info().rss for p in [root, *root.children(recursive=True)]}
                 except psutil.Error:
                     continue
+                seen.update(tree)
+                self.peak_by_root[index] = max(self.peak_by_root[index], sum(tree.values()))
             if seen:
                 self.peak_total = max(self.peak_total, sum(seen.values()))
                 self.peak_process = max(self.peak_process, max(seen.values()))
