@@ -53,7 +53,7 @@ def _report_rows(report: EvalReport, source: str, target: float) -> list[dict]:
         rows.append(_row(f"rules F1 {item['label']} ({source})", round(value, 3), f"≥ {target:.2f}",
                          value >= target))
     acc = report.resolution_accuracy
-    rows.append(_row(f"rules resolution accuracy ({source})", round(acc, 3), "≥ 0.90", acc >= 0.9))
+    rows.append(_row(f"rules resolution accuracy ({source})", round(acc, 3), f"≥ {target:.2f}", acc >= target))
     if report.missing_transcripts:
         rows.append(_row(f"rules calls without transcript ({source})", len(report.missing_transcripts), "0", False))
     return rows

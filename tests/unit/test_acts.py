@@ -66,6 +66,7 @@ MUST = {
         (A, "已经给您提交了工单，三个工作日内处理。"),
         (A, "这边帮您反馈给仓库，有结果第一时间通知您。"),
         (A, "明天下午之前會聯繫您。"),                        # Traditional
+        (A, "收到後七個工作天內回覆檢測結果。"),              # Taiwan: 工作天 for 工作日
         # phone register: escalation, visits, notices when done, actions due in a time frame
         (A, "我这边已经给您登记了，技术人员会在二十四小时内联系您。"),
         (A, "给您提交了一个故障工单，装维师傅明天上午上门。"),
