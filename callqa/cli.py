@@ -588,9 +588,23 @@ def _users_engine(db: str | None, config: Path | None):
     return store
 
 
+def _account_change(db: str | None, config: Path | None, change, done: str) -> None:
+    """Run one ``webapp.accounts`` change (audited as done by ``cli``); a refusal exits 2 with its reason."""
+    try:
+        with _users_engine(db, config) as store:
+            change(store.engine)
+    except CallQAError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    console.print(done)
+
+
+UsernameArgument = Annotated[str, typer.Argument(help="Login name.")]
+
+
 @users_app.command("add")
 def users_add(
-    username: Annotated[str, typer.Argument(help="Login name.")],
+    username: UsernameArgument,
     role: Annotated[str, typer.Option(help="admin, qa_reviewer, team_lead or agent.")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                           envvar="CALLQA_PASSWORD", help="Asked for when not given.")],
@@ -603,14 +617,9 @@ def users_add(
     """Create an account (argon2-hashed password; recorded in the audit trail as done by ``cli``)."""
     from webapp import accounts
 
-    try:
-        with _users_engine(db, config) as store:
-            user = accounts.add(store.engine, None, username, password, role=role, agent_id=agent_id, team=team,
-                                display_name=name)
-    except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from e
-    console.print(f"user {user.username} ({user.role}) created")
+    _account_change(db, config, lambda engine: accounts.add(engine, None, username, password, role=role,
+                                                            agent_id=agent_id, team=team, display_name=name),
+                    f"user {username} ({role}) created")
 
 
 @users_app.command("list")
@@ -628,18 +637,66 @@ def users_list(db: DbOption = None, config: ConfigOption = None) -> None:
 
 
 @users_app.command("disable")
-def users_disable(username: Annotated[str, typer.Argument(help="Login name.")], db: DbOption = None,
-                  config: ConfigOption = None) -> None:
+def users_disable(username: UsernameArgument, db: DbOption = None, config: ConfigOption = None) -> None:
     """Disable an account and end its sessions (kept for the audit trail)."""
     from webapp import accounts
 
-    try:
-        with _users_engine(db, config) as store:
-            accounts.set_active(store.engine, None, username, False)
-    except CallQAError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from e
-    console.print(f"user {username} disabled")
+    _account_change(db, config, lambda engine: accounts.set_active(engine, None, username, False),
+                    f"user {username} disabled")
+
+
+@users_app.command("enable")
+def users_enable(username: UsernameArgument, db: DbOption = None, config: ConfigOption = None) -> None:
+    """Enable a disabled account again."""
+    from webapp import accounts
+
+    _account_change(db, config, lambda engine: accounts.set_active(engine, None, username, True),
+                    f"user {username} enabled")
+
+
+@users_app.command("change")
+def users_change(
+    username: UsernameArgument,
+    role: Annotated[Optional[str], typer.Option(help="New role: admin, qa_reviewer, team_lead or agent.")] = None,
+    agent_id: Annotated[Optional[str], typer.Option(help="New agent id (agents); '' clears it.")] = None,
+    team: Annotated[Optional[str], typer.Option(help="New team (team leads, agents); '' clears it.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="New display name.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Give an account another role, agent id, team or display name (the rest stays)."""
+    from webapp import accounts
+
+    _account_change(db, config, lambda engine: accounts.change(engine, None, username, role=role, agent_id=agent_id,
+                                                               team=team, display_name=name),
+                    f"user {username} changed")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    username: UsernameArgument,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          envvar="CALLQA_PASSWORD", help="Asked for when not given.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Set a new password and end the account's sessions."""
+    from webapp import accounts
+
+    _account_change(db, config, lambda engine: accounts.reset_password(engine, None, username, password),
+                    f"password of {username} reset; their sessions ended")
+
+
+@users_app.command("unlock")
+def users_unlock(username: UsernameArgument, db: DbOption = None, config: ConfigOption = None) -> None:
+    """Lift the wrong-password lock on a user name now (the failed attempts stay recorded)."""
+    from webapp import accounts
+    from webapp.auth import LockoutPolicy
+
+    _account_change(db, config, lambda engine: accounts.unlock(engine, None, username, LockoutPolicy()),
+                    f"user {username} unlocked")
+
+
 # --- end web app -----------------------------------------------------------------------------
 
 

@@ -1,12 +1,14 @@
-"""Account administration with an audit trail: add, disable/enable, reset a password, lift a lock.
+"""Account administration with an audit trail: add, change role or team, disable/enable, reset a
+password, lift a lock.
 
 Every change is one transaction that also appends a ``web_decisions`` row (who, when, before,
 after), the same append-only history that keeps reviews and appeals; passwords and their hashes
 never go into it. The users page of the web app and ``callqa users`` both come through here
 (the command line's actor is recorded as ``cli``).
 
-Two guards keep the workspace manageable: nobody disables their own account, and the last
-active admin cannot be disabled (``callqa serve`` on a public address needs one).
+Two guards keep the workspace manageable: nobody disables or changes the role of their own
+account, and the last active admin can be neither disabled nor given another role (``callqa
+serve`` on a public address needs one).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from webapp.auth import AuthError, LockoutPolicy, User, now
 
 logger = logging.getLogger(__name__)
 
-ACCOUNT_ACTIONS = ("user_added", "user_disabled", "user_enabled", "password_reset", "user_unlocked")
+ACCOUNT_ACTIONS = ("user_added", "user_changed", "user_disabled", "user_enabled", "password_reset", "user_unlocked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,42 @@ def add(engine: Engine, actor: User | None, username: str, password: str, *, rol
     return user
 
 
+def _keep_an_admin(conn: Connection, actor: User | None, row, what: str) -> None:
+    """Refuse to take admin rights away from oneself or from the last active admin."""
+    if actor is not None and actor.username == row.username:
+        raise AuthError(f"you cannot {what} your own account; ask another admin")
+    if row.role == "admin" and row.active:
+        admins = conn.execute(select(func.count()).select_from(db.users).where(
+            db.users.c.role == "admin", db.users.c.active.is_(True))).scalar_one()
+        if admins <= 1:
+            raise AuthError(f"{row.username!r} is the last active admin; add or enable another admin first")
+
+
+def change(engine: Engine, actor: User | None, username: str, *, role: str | None = None,
+           agent_id: str | None = None, team: str | None = None, display_name: str | None = None) -> None:
+    """Give an account another role, agent id, team or display name (``None`` keeps the current one;
+    ``""`` clears an agent id or team). The new rights apply on the account's next request."""
+    with engine.begin() as conn:
+        row = _row(conn, username)
+        new = {"role": row.role if role is None else role,
+               "agent_id": row.agent_id if agent_id is None else (agent_id.strip() or None),
+               "team": row.team if team is None else (team.strip() or None),
+               "display_name": row.display_name if display_name is None else (display_name.strip() or username)}
+        auth.check_role_fields(username, new["role"], new["agent_id"], new["team"])
+        if new["role"] != "agent":
+            new["agent_id"] = None  # only agents are scoped to an agent id
+        before = {**_public(row), "display_name": row.display_name}
+        if new == {k: before[k] for k in new}:
+            raise AuthError(f"nothing to change for {username!r}; give a new role, agent id, team or name")
+        if new["role"] != row.role and row.role == "admin":
+            _keep_an_admin(conn, actor, row, "change the role of")
+        conn.execute(update(db.users).where(db.users.c.user_id == row.user_id).values(**new))
+        if new["role"] == "agent" and new["team"]:
+            conn.execute(delete(db.team_members).where(db.team_members.c.agent_id == new["agent_id"]))
+            conn.execute(insert(db.team_members).values(agent_id=new["agent_id"], team=new["team"]))
+        _log(conn, actor, "user_changed", before, {**before, **new})
+
+
 def set_active(engine: Engine, actor: User | None, username: str, active: bool) -> None:
     """Disable (ending its sessions) or enable an account; the row stays for the audit trail."""
     with engine.begin() as conn:
@@ -77,13 +115,7 @@ def set_active(engine: Engine, actor: User | None, username: str, active: bool) 
         if bool(row.active) == active:
             raise AuthError(f"user {username!r} is already {'enabled' if active else 'disabled'}")
         if not active:
-            if actor is not None and actor.username == username:
-                raise AuthError("you cannot disable your own account; ask another admin")
-            if row.role == "admin":
-                admins = conn.execute(select(func.count()).select_from(db.users).where(
-                    db.users.c.role == "admin", db.users.c.active.is_(True))).scalar_one()
-                if admins <= 1:
-                    raise AuthError(f"{username!r} is the last active admin; add or enable another admin first")
+            _keep_an_admin(conn, actor, row, "disable")
         conn.execute(update(db.users).where(db.users.c.user_id == row.user_id).values(active=active))
         ended = 0
         if not active:

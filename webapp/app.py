@@ -585,6 +585,15 @@ def create_app(settings: WebSettings = WebSettings(), *, store: Store | None = N
         ws.changed()  # an agent's team may have changed
         return RedirectResponse("/admin/users", 303)
 
+    @app.post("/admin/users/{username}/change")
+    async def users_change(request: Request, username: str, user: User = Depends(current_user)):
+        require(user, "admin")
+        form = await request.form()
+        accounts.change(ws.engine, user, username, role=str(form.get("role", "")) or None,
+                        agent_id=str(form.get("agent_id", "")), team=str(form.get("team", "")))
+        ws.changed()  # scope and teams may have changed
+        return RedirectResponse("/admin/users", 303)
+
     @app.post("/admin/users/{username}/disable")
     def users_disable(username: str, user: User = Depends(current_user)):
         require(user, "admin")

@@ -96,6 +96,16 @@ def check_password(username: str, password: str) -> None:
         raise AuthError(f"password for {username!r} is too short; use at least {MIN_PASSWORD_LENGTH} characters")
 
 
+def check_role_fields(username: str, role: str, agent_id: str | None, team: str | None) -> None:
+    """What each role needs: a known role, an agent id for agents, a team for team leads."""
+    if role not in ROLES:
+        raise AuthError(f"role {role!r} is unknown; choose one of {', '.join(ROLES)}")
+    if role == "agent" and not agent_id:
+        raise AuthError(f"agent account {username!r} needs --agent-id (the agent_id its calls carry)")
+    if role == "team_lead" and not team:
+        raise AuthError(f"team lead {username!r} needs --team (the team whose agents they lead)")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -103,15 +113,10 @@ def hash_password(password: str) -> str:
 def insert_user(conn: Connection, username: str, password: str, *, role: str, agent_id: str | None = None,
                 team: str | None = None, display_name: str = "") -> User:
     """:func:`add_user` inside the caller's transaction (so an audit row can share it)."""
-    if role not in ROLES:
-        raise AuthError(f"role {role!r} is unknown; choose one of {', '.join(ROLES)}")
     if not username or username != username.strip():
         raise AuthError(f"user name {username!r} must be non-empty without surrounding spaces")
     check_password(username, password)
-    if role == "agent" and not agent_id:
-        raise AuthError(f"agent account {username!r} needs --agent-id (the agent_id its calls carry)")
-    if role == "team_lead" and not team:
-        raise AuthError(f"team lead {username!r} needs --team (the team whose agents they lead)")
+    check_role_fields(username, role, agent_id, team)
     taken = AuthError(f"user {username!r} already exists; pick another name or disable the old account")
     if conn.execute(select(db.users.c.user_id).where(db.users.c.username == username)).first() is not None:
         raise taken

@@ -379,6 +379,30 @@ def test_a_malformed_trusted_proxy_is_refused_with_the_fix(tmp_path):
     assert result.exit_code == 2 and "10.0.0.300" in result.output and "--forwarded-allow-ips" in result.output
 
 
+def test_users_command_manages_accounts_end_to_end(tmp_path):
+    """What an admin without a browser does: add, change, lock-out recovery, disable, enable."""
+    from typer.testing import CliRunner
+
+    from callqa.cli import app
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    run = lambda *args: CliRunner().invoke(app, ["users", *args, "--db", url], env={"CALLQA_PASSWORD": PASSWORD})
+    assert run("add", "boss", "--role", "admin").exit_code == 0
+    assert run("add", "wang", "--role", "agent", "--agent-id", "A07", "--team", "north").exit_code == 0
+    assert run("change", "wang", "--role", "team_lead").exit_code == 0
+    refused = run("change", "boss", "--role", "qa_reviewer")
+    assert refused.exit_code == 2 and "last active admin" in refused.output
+    assert run("unlock", "wang").exit_code == 2  # not locked: said so, not silently done
+    assert run("reset-password", "wang").exit_code == 0
+    assert run("disable", "wang").exit_code == 0 and run("enable", "wang").exit_code == 0
+    listing = run("list").output
+    assert re.search(r"wang\s*│\s*team_lead\s*│\s*│\s*north\s*│\s*yes", listing), listing
+    store = open_store(url)
+    assert [a for _, a, _, _ in account_actions(store)] == ["user_added", "user_added", "user_changed",
+                                                           "password_reset", "user_disabled", "user_enabled"]
+    store.close()
+
+
 def test_forwarded_for_is_believed_only_from_trusted_proxies(sqlite_workspace):
     from webapp.settings import client_address
 
@@ -418,7 +442,8 @@ def account_actions(store) -> list[tuple]:
     with store.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(
             "SELECT actor, action, before_json, after_json FROM web_decisions "
-            "WHERE action IN ('user_added', 'user_disabled', 'user_enabled', 'password_reset', 'user_unlocked') "
+            "WHERE action IN ('user_added', 'user_changed', 'user_disabled', 'user_enabled', 'password_reset', "
+            "'user_unlocked') "
             "ORDER BY id"))]
 
 
@@ -479,6 +504,30 @@ def test_admin_disables_enables_resets_password_and_unlocks(workspace):
     assert all("brand-new-pass" not in b + a for _, _, b, a in account_actions(store))
 
 
+def test_admin_changes_a_role_and_it_applies_to_the_open_session(workspace):
+    store, _ = workspace
+    admin = signed_in(workspace, "admin")
+    agent = signed_in(workspace, "agent.a01")
+    assert agent.get("/queue").status_code == 403
+    assert post_form(admin, "/admin/users", "/admin/users/agent.a01/change", role="qa_reviewer",
+                     agent_id="", team="").status_code == 303
+    assert agent.get("/queue").status_code == 200  # same session, new rights
+    row = re.search(r'<tr data-user="agent.a01">(.*?)</tr>', admin.get("/admin/users").text, re.S).group(1)
+    assert "<td>qa_reviewer</td>" in row
+    # a team lead needs a team, a role must exist, and nothing-to-change is refused
+    assert post_form(admin, "/admin/users", "/admin/users/agent.a01/change", role="team_lead",
+                     team="").status_code == 400
+    assert post_form(admin, "/admin/users", "/admin/users/agent.a01/change", role="owner").status_code == 400
+    assert post_form(admin, "/admin/users", "/admin/users/agent.a01/change", role="qa_reviewer").status_code == 400
+    # the admin can neither demote themself nor the last admin
+    assert post_form(admin, "/admin/users", "/admin/users/admin/change", role="qa_reviewer").status_code == 400
+    with pytest.raises(auth.AuthError, match="last active admin"):
+        accounts.change(store.engine, None, "admin", role="qa_reviewer")
+    actor, action, before, after = account_actions(store)[-1]
+    assert (actor, action) == ("admin", "user_changed")
+    assert '"role": "agent"' in before and '"role": "qa_reviewer"' in after and '"agent_id": null' in after
+
+
 def test_admin_cannot_lock_out_the_last_admin_and_others_may_not_manage_users(sqlite_workspace):
     store, _ = sqlite_workspace
     admin = signed_in(sqlite_workspace, "admin")
@@ -507,7 +556,7 @@ ANY_SIGNED_IN = {("GET", "/"), ("POST", "/logout"), ("GET", "/agents/{agent_id}"
 ROLE_ONLY = {("GET", "/queue"), ("POST", "/calls/{call_id}/review"), ("POST", "/calls/{call_id}/checked"),
              ("GET", "/calibration"), ("POST", "/appeals/{appeal_id}/rule"),
              ("GET", "/admin/users"), ("POST", "/admin/users"), ("POST", "/admin/users/{username}/disable"),
-             ("POST", "/admin/users/{username}/enable"), ("POST", "/admin/users/{username}/password"),
+             ("POST", "/admin/users/{username}/enable"), ("POST", "/admin/users/{username}/change"), ("POST", "/admin/users/{username}/password"),
              ("POST", "/admin/users/{username}/unlock")}
 """Routes for admins, reviewers or team leads only: an agent gets 403."""
 PATH_VALUES = {"name": "style.css", "agent_id": "A01", "call_id": "c1", "appeal_id": "1", "username": "agent.b01"}
