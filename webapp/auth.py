@@ -115,6 +115,9 @@ def insert_user(conn: Connection, username: str, password: str, *, role: str, ag
     """:func:`add_user` inside the caller's transaction (so an audit row can share it)."""
     if not username or username != username.strip():
         raise AuthError(f"user name {username!r} must be non-empty without surrounding spaces")
+    if any(ch in "/\\?#%" or not ch.isprintable() for ch in username):  # it is a path segment of the users page
+        raise AuthError(f"user name {username!r} may not contain / \\ ? # % or control characters; "
+                        "letters (Chinese too), digits, '.', '-' and '_' are fine")
     check_password(username, password)
     check_role_fields(username, role, agent_id, team)
     taken = AuthError(f"user {username!r} already exists; pick another name or disable the old account")

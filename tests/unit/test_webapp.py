@@ -465,7 +465,12 @@ def test_admin_lists_and_adds_users_and_every_change_is_in_the_history(workspace
                      role="agent", agent_id="C07").status_code == 400  # taken
     assert post_form(admin, "/admin/users", "/admin/users", username="x", password="short",
                      role="agent", agent_id="X").status_code == 400
-    actor, action, before, after = account_actions(store)[-1]
+    assert post_form(admin, "/admin/users", "/admin/users", username="north/wang", password="long-enough-pass",
+                     role="qa_reviewer").status_code == 400  # would break the users page's links
+    assert post_form(admin, "/admin/users", "/admin/users", username="王伟", password="long-enough-pass",
+                     role="qa_reviewer").status_code == 303
+    assert post_form(admin, "/admin/users", "/admin/users/王伟/disable").status_code == 303
+    actor, action, before, after = account_actions(store)[-3]
     assert (actor, action, before) == ("admin", "user_added", "{}")
     assert '"agent_id": "C07"' in after and "new-agent-pass" not in after and "argon2" not in after
     assert "agent.c07" in admin.get("/admin/users").text.split('id="account-history"')[1]
