@@ -1,6 +1,8 @@
 """``callqa bench --section real_dev``: label F1, resolution accuracy and per-act F1 on the labelled
 real dev set (JDDC chat sessions, labels in ``tests/data/real_dev/jddc_labels.json``, text read from
-``shared/eval/real_text``) and on the real-style scripted calls (``tests/data/realstyle``).
+``shared/eval/real_text``) and on the real-style scripted calls (``tests/data/realstyle``); the same
+numbers, without targets, on the check sets ``tests/data/other_wording*`` (written in isolation from
+the rules to measure generalisation: never tune on them).
 
 Sets that are not there (labels not merged yet, no shared data) are skipped with a row saying so.
 """
@@ -16,6 +18,7 @@ from pipeline.rules import load_rulebook
 REPO = Path(__file__).resolve().parents[2]
 JDDC_LABELS = REPO / "tests" / "data" / "real_dev" / "jddc_labels.json"
 REALSTYLE_CALLS = REPO / "tests" / "data" / "realstyle"
+CHECK_SETS = REPO / "tests" / "data"
 TARGET = 0.85
 
 
@@ -34,6 +37,10 @@ def bench_real_dev(context: Any) -> list[dict]:
         rows += _rows(report, f"real-style, {report.calls} calls")
     else:
         rows.append(_row("real_dev: real-style fixtures not found (skipped)", 0, "", None))
+    for folder in sorted(CHECK_SETS.glob("other_wording*")):
+        if any(folder.glob("*.ref.json")):
+            report = evaluate_calls(folder, rulebook)
+            rows += [{**r, "target": "", "ok": None} for r in _rows(report, f"check set {folder.name}, {report.calls} calls")]
     return rows
 
 

@@ -101,3 +101,31 @@ def test_jddc_labels_point_at_jddc_sessions_in_file_order():
         speakers = [t["role"] for t in row["turns"]]
         check_labels(session["labels"], speakers)
         check_acts({int(i): names for i, names in session.get("acts", {}).items()}, speakers)
+
+
+CHECK_SETS = sorted(p for p in DATA.glob("other_wording*") if (p / "calls.json").is_file())
+
+
+def load_build_refs(folder):
+    spec = importlib.util.spec_from_file_location(f"build_refs_{folder.name}", folder / "build_refs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("folder", CHECK_SETS, ids=lambda p: p.name)
+def test_check_set_labels_are_well_formed_and_refs_are_current(folder):
+    calls = json.loads((folder / "calls.json").read_text(encoding="utf-8"))
+    assert len({c["call_id"] for c in calls}) == len(calls) >= 20
+    build_refs = load_build_refs(folder)
+    for call in calls:
+        turns = call["turns"]
+        speakers = [t["speaker"] for t in turns]
+        check_labels(call["labels"], speakers)
+        for turn in turns:  # these sets also tag the agent's own questions and requests
+            assert set(turn["acts"]) <= ACTS, turn["acts"]
+            assert turn["speaker"] == "agent" or not set(turn["acts"]) & AGENT_ONLY, (call["call_id"], turn)
+        interrupting = [i for i, t in enumerate(turns) if t["speaker"] == "agent" and t.get("overlap")]
+        assert call["labels"]["interruption_turns"] == interrupting, call["call_id"]
+        stored = json.loads((folder / f"{call['call_id']}.ref.json").read_text(encoding="utf-8"))
+        assert stored == build_refs.with_times(call), f"rerun {folder.name}/build_refs.py for {call['call_id']}"
