@@ -247,14 +247,17 @@ def test_agent_going_on_at_once_is_no_hold(book):
     assert qa.checks["hold_thanks_missing"] == "not_applicable"
 
 
-@pytest.mark.parametrize("back", ["您耐心等待哦，这款现在缺货。", "请您耐心等待一下，这款还没到货。", "需要让您等待几天。"])
+@pytest.mark.parametrize("back", ["您耐心等待哦，这款现在缺货。", "请您耐心等待一下，这款还没到货。", "需要让您等待几天。",
+                                  "您再等我一下，还在查，谢谢。", "麻烦您等一下，系统还在加载。"])
 def test_asking_to_wait_is_no_thanks_for_the_wait(book, back):
     qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 9.0), (A, back), (C, "好吧。"), BYE), book)
     assert qa.checks["hold_thanks_missing"] == "fail"
 
 
 @pytest.mark.parametrize("back", ["感谢您的耐心等待，这款现在缺货。", "谢谢您耐心等候，已经发货了。",
-                                  "不好意思让您等待这么久，已经发货了。", "感謝您的耐心等候，已經發貨了。"])
+                                  "不好意思让您等待这么久，已经发货了。", "感謝您的耐心等候，已經發貨了。",
+                                  "谢谢您等着，仓库说明天发。", "谢谢等候，已经发货了。", "多謝你等我，已經發貨了。",
+                                  "麻烦您等了半天，已经发货了。", "劳您久等，仓库今天发。", "辛苦您等这么久，已经发货了。"])
 def test_thanks_for_the_wait(book, back):
     qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 9.0), (A, back), (C, "好吧。"), BYE), book)
     assert qa.checks["hold_thanks_missing"] == "pass"

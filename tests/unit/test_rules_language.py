@@ -52,6 +52,21 @@ HARSH = [
     "您明天再打过来问问。",
     "这个你自己再打电话来问一下。",
     "我们也没办法。",
+    "协议写得明明白白，是您自己没仔细看。",              # the customer's own omission
+    "那肯定是你密码输错了。",                            # the customer did it wrong
+    "丢件那是快递公司的事，我们管不着。",                # somebody else's business
+    "那是物業的事。",                                    # Traditional
+    "房东不退押金，你找房东要去。",                      # go to them yourself
+    "这个跟我们银行这边扯不上。",
+    "我们这边又不是保险公司。",
+    "过期了就是过期了，没什么好说的。",                  # a done deal restated
+    "您挂了再重新拨一遍。",                              # call again by dialling
+    "你再打进来也是一样的。",
+    "那你让我怎么办？",                                  # impatience
+    "总不能光给您一个人先修吧。",
+    "货都签收了，还退什么？",
+    "卡里没钱，它拿什么扣？",
+    "您要怎么评价是您自己的事。",
 ]
 
 NOT_HARSH = [
@@ -81,6 +96,15 @@ NOT_HARSH = [
     "一般是系统原因造成的，我马上帮您处理。",
     "操作不当也没关系，我一步步教您。",
     "我們也沒辦法加快，還請您見諒。",          # Traditional
+    "这是我们的问题，我马上帮您处理。",         # an admission, not somebody else's business
+    "这是很正常的事，您不用担心。",
+    "我帮您找师傅去，您稍等。",                 # the agent goes, not the customer
+    "您自己不用操作，我们后台处理。",
+    "依规定开户未满三个月不能提额，到时候我提醒您。",   # reasoned
+    "今天已经过了营业时间，没办法马上取卡。",
+    "这个业务要本人到场，热线这边没法直接办。",
+    "我这边再拨一次给师傅问问。",               # the agent calls, not a brush-off
+    "您还有什么需要帮忙的吗？",
 ]
 
 
