@@ -15,8 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+HARSH_MODEL := pipeline/rulebooks/harsh_turns.json
+HARSH_DATA  := $(wildcard tests/data/realstyle/calls.json tests/data/other_wording/calls.json \
+                 tests/data/other_wording_2/calls.json tests/data/other_wording_3/calls.json \
+                 tests/data/harsh_training_extra/*.jsonl)
+
+## The opt-in harsh-turn model, trained from the labelled turns in tests/data (no downloads).
+$(HARSH_MODEL): $(HARSH_DATA) | $(STAMP)
+	$(BIN)/callqa train-harsh-model
+
 ## One model copy per machine: assembled into the per-user cache, models/whisper-base links to it.
-models: install
+models: install $(HARSH_MODEL)
 	$(BIN)/callqa models whisper-base --link models/whisper-base
 
 ## Install, then run the nightly job once on the bundled demo calls; reports go to reports/.

@@ -1,6 +1,7 @@
 """The ``callqa`` command line: thin wrappers over library stages with rich progress bars."""
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated, Optional
@@ -129,6 +130,40 @@ def models(
         console.print(f"[red]error:[/red] cannot link {link} to {target} ({e.strerror}); remove {link} or drop --link")
         raise typer.Exit(2) from e
     console.print(f"{name} ready in {target}" + (f" (linked from {link})" if link is not None else ""))
+
+
+HARSH_TRAINING_SETS = ("realstyle", "other_wording", "other_wording_2", "other_wording_3")  # never a check set
+HARSH_EXTRA_SENTENCES = "harsh_training_extra"  # *.jsonl: chat-register turns and polite look-alikes
+
+
+@app.command("train-harsh-model")
+def train_harsh_model(
+    data: Annotated[Path, typer.Option(help="Folder of labelled sets (calls.json with harsh_turns).")] = Path("tests/data"),
+    out: Annotated[Optional[Path], typer.Option(help="Model file (default: next to the bundled rulebook).")] = None,
+) -> None:
+    """Train the harsh-turn model from the labelled agent turns in the repository (no downloads)."""
+    from pipeline.rules import BUNDLED_HARSH_MODEL
+    from pipeline.rules.text import compact_text
+    from pipeline.rules.turn_model import save_turn_model, train_turn_model
+
+    examples = []
+    for name in HARSH_TRAINING_SETS:
+        calls_file = data / name / "calls.json"
+        if not calls_file.is_file():
+            console.print(f"[red]error:[/red] {calls_file} not found; run from the repository root or pass --data")
+            raise typer.Exit(2)
+        for call in json.loads(calls_file.read_text(encoding="utf-8")):
+            harsh = set(call["labels"]["harsh_turns"])
+            examples += [(compact_text(t["text"]), int(i in harsh))
+                         for i, t in enumerate(call["turns"]) if t["speaker"] == "agent"]
+    for extra in sorted((data / HARSH_EXTRA_SENTENCES).glob("*.jsonl")):
+        rows = [json.loads(line) for line in extra.read_text(encoding="utf-8").splitlines() if line.strip()]
+        examples += [(compact_text(row["text"]), int(row["harsh"])) for row in rows]
+    model = train_turn_model(examples, name="harsh_turns",
+                             trained_on=", ".join(HARSH_TRAINING_SETS + (HARSH_EXTRA_SENTENCES,)))
+    target = save_turn_model(model, out or BUNDLED_HARSH_MODEL)
+    console.print(f"harsh-turn model: {model['examples']} agent turns ({model['positives']} harsh), "
+                  f"{len(model['features'])} n-grams -> {target}")
 
 
 @app.command()

@@ -13,7 +13,7 @@ from typing import Any
 
 from callqa.bench.rules import _report_rows, _row
 from pipeline.evaluate import EvalReport, evaluate_calls, evaluate_dialogues
-from pipeline.rules import load_rulebook
+from pipeline.rules import BUNDLED_HARSH_MODEL, load_rulebook, with_turn_model
 
 REPO = Path(__file__).resolve().parents[2]
 JDDC_LABELS = REPO / "tests" / "data" / "real_dev" / "jddc_labels.json"
@@ -25,23 +25,36 @@ TARGET = 0.85
 def bench_real_dev(context: Any) -> list[dict]:
     shared_eval = Path(getattr(context, "shared_eval", context))
     rulebook = load_rulebook()
+    with_model = with_turn_model(rulebook, "harsh_negation", BUNDLED_HARSH_MODEL) if BUNDLED_HARSH_MODEL.is_file() else None
     rows: list[dict] = []
     dialogues = shared_eval / "real_text" / "cs_dialogues.jsonl"
     if JDDC_LABELS.is_file() and dialogues.is_file():
         report = evaluate_dialogues(JDDC_LABELS, dialogues, rulebook)
         rows += _rows(report, f"JDDC dev, {report.calls} sessions")
+        if with_model is not None:
+            rows.append(_model_row(evaluate_dialogues(JDDC_LABELS, dialogues, with_model), "JDDC dev"))
     else:
         rows.append(_row("real_dev: JDDC labels or dialogues not found (skipped)", 0, "", None))
     if REALSTYLE_CALLS.is_dir() and any(REALSTYLE_CALLS.glob("*.ref.json")):
         report = evaluate_calls(REALSTYLE_CALLS, rulebook)
         rows += _rows(report, f"real-style, {report.calls} calls")
+        if with_model is not None:
+            rows.append(_model_row(evaluate_calls(REALSTYLE_CALLS, with_model), "real-style"))
     else:
         rows.append(_row("real_dev: real-style fixtures not found (skipped)", 0, "", None))
     for folder in sorted(CHECK_SETS.glob("other_wording*")):
         if any(folder.glob("*.ref.json")):
             report = evaluate_calls(folder, rulebook)
             rows += [{**r, "target": "", "ok": None} for r in _rows(report, f"check set {folder.name}, {report.calls} calls")]
+            if with_model is not None:
+                rows.append(_model_row(evaluate_calls(folder, with_model), folder.name))
     return rows
+
+
+def _model_row(report: EvalReport, source: str) -> dict:
+    """The opt-in harsh-turn model (``model: harsh_turns.json``), so its trade-off is measured, not guessed."""
+    return _row(f"rules+model F1 harsh_turns ({source}, opt-in turn model)", round(report.labels["harsh_turns"].f1, 3),
+                "", None)
 
 
 def _rows(report: EvalReport, source: str) -> list[dict]:

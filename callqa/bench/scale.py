@@ -150,8 +150,8 @@ def seed_transcripts(ctx: BenchContext, seed: Path, originals: list[dict]) -> st
         return f"{speed_dir} (the speed section's `callqa transcribe` output, same config)" if speed_dir else \
             f"{transcripts} (an earlier warm-up night)"
     ctx.log(f"scale: warm-up night decodes the {len(originals)} distinct recordings once (not timed)")
-    warm = seed / "warm-up"
-    warm_source = night_source(warm / "source", originals, len(originals))
+    warm = seed / "warm-up"  # run_night empties its folder: the manifest lives beside it
+    warm_source = night_source(seed / "warm-up-source", originals, len(originals))
     run_night(ctx.cfg, warm, warm_source / f"manifest-{len(originals)}.csv", None, runner="threads")
     for found in (warm / "reports" / "transcripts" / ".by-content").glob("*.json"):
         target = transcripts / ".by-content" / found.name
@@ -180,6 +180,7 @@ def run_night(cfg: PipelineConfig, folder: Path, manifest: Path, seed: Path | No
     """One ``callqa run`` in a fresh folder; wall, flow and report time, peak RSS of the process tree."""
     if folder.exists():
         shutil.rmtree(folder)
+    folder.mkdir(parents=True)
     reports = folder / "reports"
     if seed is not None:
         shutil.copytree(seed / "transcripts" / ".by-content", reports / "transcripts" / ".by-content")

@@ -240,6 +240,14 @@ def _excused(rule: Rule, ctx: CallContext, i: int) -> bool:
     return bool(spec.excuse_acts) and ctx.act(i, spec.excuse_acts) is not None
 
 
+def _model_exempt(rule: Rule, ctx: CallContext, i: int) -> bool:
+    """The model judges wording only, so anything that makes the turn courteous or helpful silences it."""
+    spec, view = rule.spec, ctx.views[i]
+    if _excused(rule, ctx, i) or rule.sets["softeners"].search(view) or rule.sets["alternatives"].search(view):
+        return True
+    return bool(spec.model_exempt_acts) and ctx.act(i, spec.model_exempt_acts) is not None
+
+
 def check_negation(rule: Rule, ctx: CallContext, user_dict=None) -> Outcome:
     spec = rule.spec
     findings = []
@@ -253,8 +261,13 @@ def check_negation(rule: Rule, ctx: CallContext, user_dict=None) -> Outcome:
             if (refusal is not None and not _excused(rule, ctx, i) and not rule.sets["softeners"].search(ctx.views[i])
                     and not rule.sets["alternatives"].search(ctx.views[i])):
                 kind, pattern = "refusal", f"{refusal.name}: {refusal.evidence}"
+        if not kind and rule.model is not None and not _model_exempt(rule, ctx, i):
+            probability = rule.model.probability(ctx.views[i].compact)
+            if probability >= rule.model.threshold:
+                kind, pattern = "model", f"model:{rule.model.name} p={probability:.2f}"
         if kind:
-            what = "forbidden service phrase" if kind == "forbidden" else "refusal without a softener or alternative"
+            what = {"forbidden": "forbidden service phrase", "refusal": "refusal without a softener or alternative",
+                    "model": "worded like a harsh turn (no listed phrase; trained model)"}[kind]
             findings.append(finding(rule, ctx, [i], pattern=pattern, message=f"{what} {pattern!r}"))
     return Outcome("fail" if findings else "pass", tuple(findings))
 

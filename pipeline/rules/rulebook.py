@@ -5,7 +5,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,13 @@ from pipeline.errors import RulebookError
 from pipeline.normalize import compact_text
 from pipeline.rules.schema import RULE_TYPES, RulebookSpec, line_of, load_yaml
 from pipeline.rules.text import REGEX_PREFIX, PhraseSet
+from pipeline.rules.turn_model import TurnModel, load_turn_model
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RULEBOOK = Path(__file__).resolve().parent.parent / "rulebooks" / "default.yaml"
+BUNDLED_HARSH_MODEL = DEFAULT_RULEBOOK.parent / "harsh_turns.json"
+"""The harsh-turn model that ``make`` rebuilds (``callqa train-harsh-model``); opt-in via ``model:``."""
 LEXICON_PREFIX = "@"
 
 # Phrase-list fields per rule type, with the shortest phrase that gets homophone tolerance.
@@ -69,6 +72,8 @@ class Rule:
     sets: Mapping[str, PhraseSet] = field(default_factory=dict, repr=False)
     """Compiled phrase sets by field name (``require.0``, ``require.1`` ... for required groups)."""
     tokens: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    model: TurnModel | None = field(default=None, repr=False)
+    """The rule's trained turn model (``model:`` in the YAML), loaded once with the rulebook."""
 
     @property
     def title(self) -> str:
@@ -155,6 +160,7 @@ def parse_rulebook(text: str, *, path: Path | None = None) -> Rulebook:
         rules[rule_spec.id] = _compile_rule(rule_spec, index, line, ctx)
     _check_rule_semantics(rules, ctx)
     _check_act_references(rules, acts, ctx)
+    rules = _with_models(rules, path.parent if path else DEFAULT_RULEBOOK.parent, ctx)
     user_dict = None
     if spec.settings.user_dict:
         base = path.parent if path else DEFAULT_RULEBOOK.parent
@@ -276,7 +282,39 @@ def _compile_rule(spec: Any, index: int, line: int | None, ctx: _Ctx) -> Rule:
                 tokens=tokens)
 
 
-_ACT_FIELDS = ("trigger_acts", "respond_acts", "reaction_exempt_acts", "reaction_to_acts", "announce_acts", "return_acts", "refusal_acts", "excuse_acts",
+def _with_models(rules: dict[str, Rule], base: Path, ctx: _Ctx) -> dict[str, Rule]:
+    """Load each rule's ``model:`` file (relative to the rulebook); a missing file names the rule and line."""
+    out = {}
+    for index, (rule_id, rule) in enumerate(rules.items()):
+        name = getattr(rule.spec, "model", None)
+        if not name:
+            out[rule_id] = rule
+            continue
+        try:
+            model = load_turn_model((base / name).resolve())
+        except RulebookError as e:
+            line = line_of(ctx.tree, ("rules", index, "model"))
+            raise RulebookError(f"{ctx.where}:{line}: rule '{rule_id}': model: {e}") from e
+        if rule.spec.model_threshold is not None:
+            model = replace(model, threshold=rule.spec.model_threshold)
+        out[rule_id] = replace(rule, model=model)
+    return out
+
+
+def with_turn_model(rulebook: Rulebook, rule_id: str, model_path: Path, *, threshold: float | None = None) -> Rulebook:
+    """The rulebook with ``model:`` set on one rule (what the YAML setting does), for comparisons."""
+    rule = rulebook.rules.get(rule_id)
+    if rule is None or not hasattr(rule.spec, "model"):
+        raise RulebookError(f"{rulebook.path or 'rulebook'}: no rule {rule_id!r} that takes a model; fix: name a "
+                            f"negation rule such as 'harsh_negation'")
+    model = load_turn_model(Path(model_path))
+    if threshold is not None:
+        model = replace(model, threshold=threshold)
+    digest = hashlib.sha256((rulebook.sha256 + Path(model_path).read_text(encoding="utf-8")).encode()).hexdigest()
+    return replace(rulebook, rules={**rulebook.rules, rule_id: replace(rule, model=model)}, sha256=digest)
+
+
+_ACT_FIELDS = ("trigger_acts", "respond_acts", "reaction_exempt_acts", "reaction_to_acts", "announce_acts", "return_acts", "refusal_acts", "excuse_acts", "model_exempt_acts",
                "closing_acts", "reopen_acts")
 
 

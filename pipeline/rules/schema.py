@@ -127,6 +127,12 @@ class NegationRule(_RuleBase):
     excuse_acts: list[str] = Field([], description="Acts that soften a refusal (apology_empathy, alternative_offer).")
     reasons: PhraseList = Field([], description="A refusal that gives a reason (因为, 由于) is not harsh.")
     min_act_score: float = Field(0.75, ge=0, le=1)
+    model: str | None = Field(None, description="Turn model file (next to the rulebook) that also flags harsh "
+                                                "utterances worded without any listed phrase; null: phrases only.")
+    model_threshold: float | None = Field(None, ge=0, le=1, description="Override the model's own threshold.")
+    model_exempt_acts: list[str] = Field([], description="Acts (commitment_follow_up, thanks) after which the model "
+                                                          "stays silent: n-grams of a promise (我们再打过来) look "
+                                                          "like a brush-off (您再打过来).")
     homophones: bool = True
 
 

@@ -1,0 +1,132 @@
+"""The opt-in harsh-turn model: scoring matches scikit-learn, bad files say how to fix them, the
+bundled file is what `make` rebuilds, and enabling it catches harsh wording no phrase lists.
+
+Sentences are written for these tests (not in the training data under tests/data).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import RulebookError
+from pipeline.rules import BUNDLED_HARSH_MODEL, DEFAULT_RULEBOOK, load_rulebook, match, parse_rulebook, with_turn_model
+from pipeline.rules.text import compact_text
+from pipeline.rules.turn_model import load_turn_model, save_turn_model, train_turn_model
+from tests.dialogue_factory import spoken_call
+
+TOY = [("你自己看说明书去", 1), ("这事你问别人去", 1), ("你爱信不信", 1), ("好的马上帮您查", 0),
+       ("不好意思让您久等了", 0), ("我来帮您处理", 0), ("您稍等我看一下", 0), ("你自己弄吧", 1)]
+
+# Harsh, and worded so that no phrase of the rulebook catches them.
+UNLISTED_HARSH = [
+    "你们自己家的网线自己不检查？",
+    "这种小事也值得打电话？",
+    "你非要这么说我也没话讲。",
+    "你那边自己搞定吧，我这忙着呢。",
+    "您这是自己没保管好。",
+    "我都跟你讲清楚了，你还问。",
+]
+COURTEOUS = [
+    "好的，我马上帮您查一下物流。",
+    "您别着急，我们一定给您处理好。",
+    "不好意思让您久等了。",
+    "这个问题我来跟进，明天给您回电话。",
+    "不客气，祝您生活愉快。",
+    "没问题，我现在就给您改。",
+]
+
+
+def harsh_patterns(rulebook, text: str) -> list[str]:
+    call = spoken_call(("agent", text), ("customer", "嗯。"), call_id="t-001", agent_id="A01")
+    return [f.pattern for f in match(call, rulebook) if f.rule_id == "harsh_negation"]
+
+
+@pytest.fixture(scope="module")
+def rulebooks():
+    base = load_rulebook()
+    return base, with_turn_model(base, "harsh_negation", BUNDLED_HARSH_MODEL)
+
+
+def test_scoring_reproduces_scikit_learn(tmp_path):
+    pytest.importorskip("sklearn")
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    texts, labels = [t for t, _ in TOY], [y for _, y in TOY]
+    path = save_turn_model(train_turn_model(TOY, name="toy", threshold=0.5), tmp_path / "toy.json")
+    model = load_turn_model(path)
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, lowercase=False)
+    classifier = LogisticRegression(C=16.0, class_weight="balanced", max_iter=5000).fit(vectorizer.fit_transform(texts), labels)
+    for text in texts + ["你自己去问吧", "马上帮您看一下"]:
+        expected = classifier.predict_proba(vectorizer.transform([text]))[0, 1]
+        assert model.probability(text) == pytest.approx(expected, abs=1e-3)
+
+
+def test_bundled_model_is_what_make_rebuilds(tmp_path):
+    pytest.importorskip("sklearn")
+    from callqa.cli import HARSH_EXTRA_SENTENCES, HARSH_TRAINING_SETS
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    examples = []
+    for name in HARSH_TRAINING_SETS:
+        for call in json.loads((data / name / "calls.json").read_text(encoding="utf-8")):
+            harsh = set(call["labels"]["harsh_turns"])
+            examples += [(compact_text(t["text"]), int(i in harsh)) for i, t in enumerate(call["turns"])
+                         if t["speaker"] == "agent"]
+    for extra in sorted((data / HARSH_EXTRA_SENTENCES).glob("*.jsonl")):
+        examples += [(compact_text(r["text"]), int(r["harsh"]))
+                     for r in map(json.loads, extra.read_text(encoding="utf-8").splitlines())]
+    shipped = load_turn_model(BUNDLED_HARSH_MODEL)
+    rebuilt = train_turn_model(examples, name="harsh_turns")
+    assert rebuilt["examples"] == json.loads(BUNDLED_HARSH_MODEL.read_text(encoding="utf-8"))["examples"], \
+        "training data changed: run `make models` (or `callqa train-harsh-model`) and commit harsh_turns.json"
+    assert rebuilt["threshold"] == shipped.threshold
+    sample = [compact_text(s) for s in UNLISTED_HARSH + COURTEOUS]
+    rebuilt_model = load_turn_model(save_turn_model(rebuilt, tmp_path / "rebuilt.json"))
+    for text in sample:
+        assert rebuilt_model.probability(text) == pytest.approx(shipped.probability(text), abs=1e-3)
+
+
+@pytest.mark.parametrize("text", UNLISTED_HARSH)
+def test_model_catches_harsh_wording_no_phrase_lists(rulebooks, text):
+    base, with_model = rulebooks
+    assert harsh_patterns(base, text) == []
+    assert [p for p in harsh_patterns(with_model, text) if p.startswith("model:harsh_turns")]
+
+
+@pytest.mark.parametrize("text", COURTEOUS)
+def test_model_leaves_courteous_turns_alone(rulebooks, text):
+    assert harsh_patterns(rulebooks[1], text) == []
+
+
+def test_model_is_off_in_the_bundled_rulebook(rulebooks):
+    assert rulebooks[0].rules["harsh_negation"].model is None
+    assert rulebooks[1].sha256 != rulebooks[0].sha256  # reports say which variant scored a call
+
+
+def test_rulebook_setting_loads_the_model_next_to_the_rulebook():
+    text = DEFAULT_RULEBOOK.read_text(encoding="utf-8").replace("    model: null", "    model: harsh_turns.json", 1)
+    book = parse_rulebook(text, path=DEFAULT_RULEBOOK)
+    assert book.rules["harsh_negation"].model.threshold == load_turn_model(BUNDLED_HARSH_MODEL).threshold
+    assert harsh_patterns(book, UNLISTED_HARSH[0])
+
+
+def test_missing_model_file_names_rule_line_and_fix():
+    text = DEFAULT_RULEBOOK.read_text(encoding="utf-8").replace("    model: null", "    model: nowhere.json", 1)
+    with pytest.raises(RulebookError, match=r"harsh_negation.*nowhere\.json.*train-harsh-model"):
+        parse_rulebook(text, path=DEFAULT_RULEBOOK)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not a readable turn model"),
+    ('{"format": "other/1"}', "expected a turn model of format"),
+    ('{"format": "callqa-turn-model/1", "name": "x"}', "missing or has a bad field"),
+])
+def test_malformed_model_file_says_how_to_fix(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(RulebookError, match=message) as info:
+        load_turn_model(path)
+    assert str(path) in str(info.value) and "train-harsh-model" in str(info.value)
