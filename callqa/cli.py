@@ -136,22 +136,15 @@ HARSH_TRAINING_SETS = ("realstyle", "other_wording", "other_wording_2", "other_w
 HARSH_EXTRA_SENTENCES = "harsh_training_extra"  # *.jsonl: chat-register turns and polite look-alikes
 
 
-@app.command("train-harsh-model")
-def train_harsh_model(
-    data: Annotated[Path, typer.Option(help="Folder of labelled sets (calls.json with harsh_turns).")] = Path("tests/data"),
-    out: Annotated[Optional[Path], typer.Option(help="Model file (default: next to the bundled rulebook).")] = None,
-) -> None:
-    """Train the harsh-turn model from the labelled agent turns in the repository (no downloads)."""
-    from pipeline.rules import BUNDLED_HARSH_MODEL
+def harsh_training_examples(data: Path) -> list[tuple[str, int]]:
+    """(compact agent turn, 1 if labelled harsh) from the training sets and the extra sentence files."""
     from pipeline.rules.text import compact_text
-    from pipeline.rules.turn_model import save_turn_model, train_turn_model
 
     examples = []
     for name in HARSH_TRAINING_SETS:
         calls_file = data / name / "calls.json"
         if not calls_file.is_file():
-            console.print(f"[red]error:[/red] {calls_file} not found; run from the repository root or pass --data")
-            raise typer.Exit(2)
+            raise FileNotFoundError(2, "training set not found", str(calls_file))
         for call in json.loads(calls_file.read_text(encoding="utf-8")):
             harsh = set(call["labels"]["harsh_turns"])
             examples += [(compact_text(t["text"]), int(i in harsh))
@@ -159,6 +152,23 @@ def train_harsh_model(
     for extra in sorted((data / HARSH_EXTRA_SENTENCES).glob("*.jsonl")):
         rows = [json.loads(line) for line in extra.read_text(encoding="utf-8").splitlines() if line.strip()]
         examples += [(compact_text(row["text"]), int(row["harsh"])) for row in rows]
+    return examples
+
+
+@app.command("train-harsh-model")
+def train_harsh_model(
+    data: Annotated[Path, typer.Option(help="Folder of labelled sets (calls.json with harsh_turns).")] = Path("tests/data"),
+    out: Annotated[Optional[Path], typer.Option(help="Model file (default: next to the bundled rulebook).")] = None,
+) -> None:
+    """Train the harsh-turn model from the labelled agent turns in the repository (no downloads)."""
+    from pipeline.rules import BUNDLED_HARSH_MODEL
+    from pipeline.rules.turn_model import save_turn_model, train_turn_model
+
+    try:
+        examples = harsh_training_examples(data)
+    except FileNotFoundError as e:
+        console.print(f"[red]error:[/red] {e.filename} not found; run from the repository root or pass --data")
+        raise typer.Exit(2) from e
     model = train_turn_model(examples, name="harsh_turns",
                              trained_on=", ".join(HARSH_TRAINING_SETS + (HARSH_EXTRA_SENTENCES,)))
     target = save_turn_model(model, out or BUNDLED_HARSH_MODEL)

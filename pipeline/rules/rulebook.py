@@ -291,14 +291,16 @@ def _with_models(rules: dict[str, Rule], base: Path, ctx: _Ctx) -> dict[str, Rul
             out[rule_id] = rule
             continue
         try:
-            model = load_turn_model((base / name).resolve())
+            out[rule_id] = _rule_with_model(rule, (base / name).resolve(), rule.spec.model_threshold)
         except RulebookError as e:
             line = line_of(ctx.tree, ("rules", index, "model"))
             raise RulebookError(f"{ctx.where}:{line}: rule '{rule_id}': model: {e}") from e
-        if rule.spec.model_threshold is not None:
-            model = replace(model, threshold=rule.spec.model_threshold)
-        out[rule_id] = replace(rule, model=model)
     return out
+
+
+def _rule_with_model(rule: Rule, model_path: Path, threshold: float | None) -> Rule:
+    model = load_turn_model(model_path)
+    return replace(rule, model=model if threshold is None else replace(model, threshold=threshold))
 
 
 def with_turn_model(rulebook: Rulebook, rule_id: str, model_path: Path, *, threshold: float | None = None) -> Rulebook:
@@ -307,11 +309,9 @@ def with_turn_model(rulebook: Rulebook, rule_id: str, model_path: Path, *, thres
     if rule is None or not hasattr(rule.spec, "model"):
         raise RulebookError(f"{rulebook.path or 'rulebook'}: no rule {rule_id!r} that takes a model; fix: name a "
                             f"negation rule such as 'harsh_negation'")
-    model = load_turn_model(Path(model_path))
-    if threshold is not None:
-        model = replace(model, threshold=threshold)
+    rule = _rule_with_model(rule, Path(model_path), threshold)
     digest = hashlib.sha256((rulebook.sha256 + Path(model_path).read_text(encoding="utf-8")).encode()).hexdigest()
-    return replace(rulebook, rules={**rulebook.rules, rule_id: replace(rule, model=model)}, sha256=digest)
+    return replace(rulebook, rules={**rulebook.rules, rule_id: rule}, sha256=digest)
 
 
 _ACT_FIELDS = ("trigger_acts", "respond_acts", "reaction_exempt_acts", "reaction_to_acts", "announce_acts", "return_acts", "refusal_acts", "excuse_acts", "model_exempt_acts",

@@ -106,8 +106,8 @@ def test_jddc_labels_point_at_jddc_sessions_in_file_order():
 CHECK_SETS = sorted(p for p in DATA.glob("other_wording*") if (p / "calls.json").is_file())
 
 
-def load_build_refs(folder):
-    spec = importlib.util.spec_from_file_location(f"build_refs_{folder.name}", folder / "build_refs.py")
+def load_build_refs():
+    spec = importlib.util.spec_from_file_location("build_scripted_refs", DATA / "build_scripted_refs.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -117,7 +117,7 @@ def load_build_refs(folder):
 def test_check_set_labels_are_well_formed_and_refs_are_current(folder):
     calls = json.loads((folder / "calls.json").read_text(encoding="utf-8"))
     assert len({c["call_id"] for c in calls}) == len(calls) >= 20
-    build_refs = load_build_refs(folder)
+    build_refs = load_build_refs()
     for call in calls:
         turns = call["turns"]
         speakers = [t["speaker"] for t in turns]
@@ -128,4 +128,4 @@ def test_check_set_labels_are_well_formed_and_refs_are_current(folder):
         interrupting = [i for i, t in enumerate(turns) if t["speaker"] == "agent" and t.get("overlap")]
         assert call["labels"]["interruption_turns"] == interrupting, call["call_id"]
         stored = json.loads((folder / f"{call['call_id']}.ref.json").read_text(encoding="utf-8"))
-        assert stored == build_refs.with_times(call), f"rerun {folder.name}/build_refs.py for {call['call_id']}"
+        assert stored == build_refs.with_times(call), f"rerun build_scripted_refs.py {folder.name} for {call['call_id']}"

@@ -66,18 +66,9 @@ def test_scoring_reproduces_scikit_learn(tmp_path):
 
 def test_bundled_model_is_what_make_rebuilds(tmp_path):
     pytest.importorskip("sklearn")
-    from callqa.cli import HARSH_EXTRA_SENTENCES, HARSH_TRAINING_SETS
+    from callqa.cli import harsh_training_examples
 
-    data = Path(__file__).resolve().parents[1] / "data"
-    examples = []
-    for name in HARSH_TRAINING_SETS:
-        for call in json.loads((data / name / "calls.json").read_text(encoding="utf-8")):
-            harsh = set(call["labels"]["harsh_turns"])
-            examples += [(compact_text(t["text"]), int(i in harsh)) for i, t in enumerate(call["turns"])
-                         if t["speaker"] == "agent"]
-    for extra in sorted((data / HARSH_EXTRA_SENTENCES).glob("*.jsonl")):
-        examples += [(compact_text(r["text"]), int(r["harsh"]))
-                     for r in map(json.loads, extra.read_text(encoding="utf-8").splitlines())]
+    examples = harsh_training_examples(Path(__file__).resolve().parents[1] / "data")
     shipped = load_turn_model(BUNDLED_HARSH_MODEL)
     rebuilt = train_turn_model(examples, name="harsh_turns")
     assert rebuilt["examples"] == json.loads(BUNDLED_HARSH_MODEL.read_text(encoding="utf-8"))["examples"], \

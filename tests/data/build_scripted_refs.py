@@ -1,10 +1,12 @@
-"""Write one <call_id>.ref.json per call in calls.json, in the format of ../shared/eval/calls/*.ref.json.
+"""Write one <call_id>.ref.json per call in a set's calls.json (format of ../shared/eval/calls/*.ref.json).
+
+Shared by the text-only scripted sets (tests/data/other_wording*).
 
 These calls are not rendered to audio, so turn times are estimated deterministically:
 speech at CHARS_PER_SECOND (punctuation and spaces do not count), GAP_S of silence between
 turns plus the previous turn's ``pause_after``, and a turn with ``overlap`` starts that many
 seconds before the previous turn ends (never earlier than 0.2 s after the previous start, as
-in the renderer). Run: python3 tests/data/other_wording_2/build_refs.py
+in the renderer). Run: python3 tests/data/build_scripted_refs.py tests/data/other_wording_4
 """
 import json
 import sys
@@ -49,4 +51,6 @@ def main(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent)
+    if len(sys.argv) != 2:
+        sys.exit("usage: python3 tests/data/build_scripted_refs.py <set folder with calls.json>")
+    main(Path(sys.argv[1]))
