@@ -118,8 +118,20 @@ class ActTagger:
         """:meth:`tag` on raw text (normalised here: Traditional, full-width, punctuation)."""
         return self.tag(compact_text(text), speaker)
 
+    def pattern_ids(self, compact: str, speaker: str, name: str) -> set[str]:
+        """Every pattern id (``phrase`` for literal phrases) that finds act ``name`` in ``compact``, not
+        only the best one :meth:`tag` reports: a rule may care *how* an act was said."""
+        for k, act in enumerate(self.acts):
+            if act.name == name and (act.speaker == "any" or speaker == act.speaker) and compact:
+                found = self._phrases.iter(compact) if self._phrases is not None else ()
+                hits = [(end - len(p) + 1, end + 1, p) for end, (ks, p) in found if k in ks]
+                return {a.evidence.split(":", 1)[0].split(" ", 1)[0]
+                        for a in self._candidates(act, compact, hits, True)}
+        return set()
+
     @staticmethod
-    def _best(act: _CompiledAct, text: str, literal_hits, has_pattern: bool) -> Act | None:
+    def _candidates(act: _CompiledAct, text: str, literal_hits, has_pattern: bool):
+        """Unmasked hits of ``act`` in ``text``, best score first."""
         masks: list[tuple[int, int]] | None = None
         candidates: list[tuple[float, str, int, int]] = [
             (act.phrase_score, f"phrase {phrase}", s, e) for s, e, phrase in literal_hits]
@@ -133,8 +145,11 @@ class ActTagger:
             if masks is None:
                 masks = act.masks(text)
             if not _masked(s, e, masks):
-                return Act(act.name, score, evidence, s, e)
-        return None
+                yield Act(act.name, score, evidence, s, e)
+
+    @staticmethod
+    def _best(act: _CompiledAct, text: str, literal_hits, has_pattern: bool) -> Act | None:
+        return next(ActTagger._candidates(act, text, literal_hits, has_pattern), None)
 
 
 def _class_alternation(name: str, classes: Mapping[str, list[str]], loc: tuple, depth: int = 0) -> str:

@@ -269,14 +269,17 @@ def check_negation(rule: Rule, ctx: CallContext, user_dict=None) -> Outcome:
             what = {"forbidden": "forbidden service phrase", "refusal": "refusal without a softener or alternative",
                     "model": "worded like a harsh turn (no listed phrase; trained model)"}[kind]
             findings.append(finding(rule, ctx, [i], pattern=pattern, message=f"{what} {pattern!r}"))
+            if spec.finding_act and ctx.act(i, [spec.finding_act]) is None:
+                ctx.add_act(i, Act(spec.finding_act, 0.8, f"{rule.id}: {pattern}"))
     return Outcome("fail" if findings else "pass", tuple(findings))
 
 
 # --- response (apology after a complaint) ----------------------------------------------------
 def check_response(rule: Rule, ctx: CallContext) -> Outcome:
     spec = rule.spec
-    trigger, exceptions, respond = rule.sets["trigger"], rule.sets["trigger_exceptions"], rule.sets["respond"]
+    trigger, exceptions = rule.sets["trigger"], rule.sets["trigger_exceptions"]
     respond_turns = ctx.turns_of(spec.respond_speaker)
+    first_turn = next(iter(ctx.turns_of(spec.trigger_speaker)), len(ctx.turns))
     first_unanswered: tuple[int, str, list[int]] | None = None
     for i in ctx.utterances_of(spec.trigger_speaker):
         hits = trigger.find_all(ctx.views[i]) if trigger else []
@@ -294,24 +297,61 @@ def check_response(rule: Rule, ctx: CallContext) -> Outcome:
             continue
         t = ctx.turn_of_utterance(i)
         window = [r for r in respond_turns if (r >= t if spec.include_trigger_turn else r > t)][:spec.within_turns]
+        if spec.answered_before:
+            earlier = next((a for r in respond_turns if first_turn < r < t and (a := _implied_in(rule, ctx, r))), "")
+            if earlier:
+                return Outcome("pass", evidence=f"{why} -> earlier {earlier}")
         for r in window:
-            answer = _answer(respond, rule.sets.get("respond_exceptions"), ctx.turn_view(r)) if respond else None
-            if answer is not None:
-                return Outcome("pass", evidence=f"{why} -> {_pattern(answer)}")
-            if spec.respond_acts:
-                act_answer = ctx.turn_act(r, spec.respond_acts, spec.min_act_score)
-                if act_answer is not None:
-                    return Outcome("pass", evidence=f"{why} -> {act_answer[1].name}: {act_answer[1].evidence}")
+            answer = _response_in(rule, ctx, r)
+            if answer:
+                return Outcome("pass", evidence=f"{why} -> {answer}")
         if first_unanswered is None:
             first_unanswered = (i, why, window)
     if first_unanswered is None:
-        return NOT_APPLICABLE
+        implied = _implied_response(rule, ctx, first_turn)
+        return Outcome("pass", evidence=implied) if implied else NOT_APPLICABLE
     i, why, window = first_unanswered
     end_s = ctx.turns[window[-1]].end_s if window else None
     return Outcome("fail", (finding(rule, ctx, [i], pattern=why, end_s=end_s,
                                     message=f"{spec.trigger_speaker} said {why!r}; no "
                                             f"{spec.respond_speaker} response in the next "
                                             f"{spec.within_turns} turn(s)"),))
+
+
+def _response_in(rule: Rule, ctx: CallContext, r: int) -> str:
+    """What in turn ``r`` answers the trigger (a ``respond`` phrase or a ``respond_acts`` act), else ""."""
+    spec = rule.spec
+    respond = rule.sets["respond"]
+    answer = _answer(respond, rule.sets.get("respond_exceptions"), ctx.turn_view(r)) if respond else None
+    if answer is not None:
+        return _pattern(answer)
+    if spec.respond_acts:
+        act_answer = ctx.turn_act(r, spec.respond_acts, spec.min_act_score)
+        if act_answer is not None:
+            return f"{act_answer[1].name}: {act_answer[1].evidence}"
+    return ""
+
+
+def _implied_in(rule: Rule, ctx: CallContext, r: int) -> str:
+    """The act of turn ``r`` said with a pattern in ``implied_by`` (empathy naming the trouble), else ""."""
+    for i in ctx.turns[r].indices:
+        for act in ctx.acts(i):
+            if act.name not in rule.spec.respond_acts or act.score < rule.spec.min_act_score:
+                continue
+            ids = ctx.tagger.pattern_ids(ctx.views[i].compact, ctx.utterances[i].speaker, act.name)
+            how = sorted(ids & set(rule.spec.implied_by))
+            if how:
+                return f"{act.name}: {how[0]}"
+    return ""
+
+
+def _implied_response(rule: Rule, ctx: CallContext, first_turn: int) -> str:
+    """Evidence that a problem was reported though no trigger matched (see ``implied_by``), else ""."""
+    if not rule.spec.implied_by:
+        return ""
+    implied = next((a for r in ctx.turns_of(rule.spec.respond_speaker) if r > first_turn
+                    and (a := _implied_in(rule, ctx, r))), "")
+    return f"no trigger matched, but {implied} answers a reported problem" if implied else ""
 
 
 def _answer(respond: PhraseSet, exceptions: PhraseSet | None, view: TextView) -> Hit | None:

@@ -315,7 +315,7 @@ def with_turn_model(rulebook: Rulebook, rule_id: str, model_path: Path, *, thres
 
 
 _ACT_FIELDS = ("trigger_acts", "respond_acts", "reaction_exempt_acts", "reaction_to_acts", "announce_acts", "return_acts", "refusal_acts", "excuse_acts", "model_exempt_acts",
-               "closing_acts", "reopen_acts")
+               "closing_acts", "reopen_acts", "finding_act")
 
 
 def _check_act_references(rules: dict[str, Rule], acts: ActTagger | None, ctx: _Ctx) -> None:
@@ -323,9 +323,10 @@ def _check_act_references(rules: dict[str, Rule], acts: ActTagger | None, ctx: _
     known = set(acts.names) if acts is not None else set()
     for index, rule in enumerate(rules.values()):
         for name in _ACT_FIELDS:
-            for k, act in enumerate(getattr(rule.spec, name, ())):
+            named = getattr(rule.spec, name, None) or ()
+            for k, act in enumerate((named,) if isinstance(named, str) else named):
                 if act not in known:
-                    line = line_of(ctx.tree, ("rules", index, name, k))
+                    line = line_of(ctx.tree, ("rules", index, name) + (() if isinstance(named, str) else (k,)))
                     raise RulebookError(f"{ctx.where}:{line}: rule '{rule.id}': {name}: unknown act {act!r}; fix: "
                                         f"define it under acts.definitions (known: {', '.join(sorted(known)) or 'none'})")
         if rule.type == "response" and not (rule.spec.trigger or rule.spec.trigger_acts):

@@ -133,6 +133,9 @@ class NegationRule(_RuleBase):
     model_exempt_acts: list[str] = Field([], description="Acts (commitment_follow_up, thanks) after which the model "
                                                           "stays silent: n-grams of a promise (我们再打过来) look "
                                                           "like a brush-off (您再打过来).")
+    finding_act: str | None = Field(None, description="Act each finding adds to its utterance for the rules after "
+                                                      "this one (refusal_inability: the call outcome reads a "
+                                                      "brush-off or blame as a refusal nobody followed up).")
     homophones: bool = True
 
 
@@ -159,6 +162,14 @@ class ResponseRule(_RuleBase):
     reaction_to_acts: list[str] = []
     within_turns: int = Field(4, ge=1)
     include_trigger_turn: bool = False
+    answered_before: bool = Field(False, description="An implied_by answer in respond_speaker turns before the "
+                                                     "trigger (after the first trigger_speaker turn) also counts: the "
+                                                     "agent who named the customer's trouble at the first report "
+                                                     "answered a problem the trigger words only found later.")
+    implied_by: list[str] = Field([], description="Evidence ids of respond_acts patterns that show a problem was "
+                                                  "reported even when no trigger matched (empathy naming the "
+                                                  "customer's trouble: feeling_named): the rule passes instead of "
+                                                  "being not applicable.")
     homophones: bool = True
 
 

@@ -1,0 +1,280 @@
+"""Table-driven tests of the rulebook 1.4.0 patterns for wording nobody listed (issue 9): problems
+told by their symptoms, complaints made by sarcasm or rhetorical questions, empathy that names
+the customer's feeling, implicit give-ups, put-downs and brush-offs without the stock phrases,
+thanks for a wait anywhere in the returning turn, and a brush-off left open as the call outcome.
+
+Every pattern has three or more sentences it must match and two or more near misses it must not,
+Traditional script included. The sentences are written for these tests and taken from no
+evaluation or check set.
+"""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.normalize import compact_text
+from pipeline.rules import assess
+from tests.dialogue_factory import A, C, spoken_call
+
+# (speaker, act, pattern id): (sentences that must carry the act, near misses that must not)
+PATTERNS: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {
+    (C, "problem_report", "usual_vs_now"): (
+        ["这个月话费三百二，平时也就八十块。", "电费账单六百多，以前冬天最多两百。", "這期水費九百，往常才三百左右。"],
+        ["平时一般几天能到？", "我以前用过你们家的宽带。"],
+    ),
+    (C, "problem_report", "expected_got"): (
+        ["我买的是黑色的，收到一看是白色。", "订的是大床房，结果到了成了双床。", "我要的是蓝色款，打開是粉色的。"],
+        ["我买的是黑色的，想问下保修多久。", "我订的是明天的票。"],
+    ),
+    (C, "problem_report", "third_party_refused"): (
+        ["师傅说楼太高不肯送上来。", "司机到了门口不让我上车。", "店員找了半天說沒有我的包裹。"],
+        ["师傅人很好，帮我搬上去了。", "我想找一下师傅的电话。"],
+    ),
+    (C, "problem_report", "degraded"): (
+        ["换了路由器以后网速变得特别慢。", "洗着洗着就变凉了。", "最近信號變得很弱。"],
+        ["能不能把字体调大一点？", "我想变更一下套餐。"],
+    ),
+    (C, "problem_report", "smell_noise"): (
+        ["厨房里有一股煤气味。", "空调外机一直嗡嗡的。", "冰箱晚上咔哒咔哒地响。", "一開門就有股燒焦味。"],
+        ["这个空调安静吗？", "我想问一下冰箱的容量。"],
+    ),
+    (C, "problem_report", "error_code"): (
+        ["洗衣机又报E3了。", "热水器屏幕显示F2。", "空調一開就跳個H6。"],
+        ["我想报名一下课程。", "显示的是我的名字。"],
+    ),
+    (C, "problem_report", "spoiled"): (
+        ["一箱龙虾死了一大半。", "水果烂了好几个。", "杯子碎了兩個。"],
+        ["我买了一大半了。", "这个死了还能退吗？"],
+    ),
+    (C, "problem_report", "fails_every_time"): (
+        ["试了不下十次都说密码错误。", "回回都提示网络异常。", "刷了好几次還是失敗。"],
+        ["我试了一次就好了。", "每次都很顺利，谢谢你们。"],
+    ),
+    (C, "problem_report", "money_not_back"): (
+        ["货都退回去了，钱也没退。", "押金到现在没返。", "差價一直沒有退。"],
+        ["钱已经退回来了。", "退款一般多久到？"],
+    ),
+    (C, "problem_report", "locked_out"): (
+        ["昨天开始账户被锁了。", "卡被冻结了，取不了钱。", "網銀鎖住了，登不進去。"],
+        ["门锁的电池在哪换？", "我想给孩子买把锁。"],
+    ),
+    (C, "problem_report", "broke_after"): (
+        ["修了三天就坏了。", "换了一个月又不制冷了。", "買了兩週就壞了。"],
+        ["买了三天了，挺好用的。", "修了三天终于好了。"],
+    ),
+    (C, "problem_report", "detour"): (
+        ["司机绕了一大圈，多收了我三十。", "他绕了远路，平时二十块的路程。", "明明很近，他繞了半個城。"],
+        ["从这里到机场要多久？", "我想问一下路线怎么走。"],
+    ),
+    (C, "complaint", "sarcasm_marker"): (
+        ["合着我多交的钱白交了？", "我是不是被当成冤大头了？", "敢情我还得谢谢你们？", "被當外地人宰了。"],
+        ["合同我看过了。", "这两个订单合在一起发吧。"],
+    ),
+    (C, "complaint", "who_pays"): (
+        ["我家地板泡坏了，这个谁赔？", "这个业务谁给我开的？", "這筆損失誰來賠？"],
+        ["运费谁来承担？", "谁负责我们这个小区？"],
+    ),
+    (C, "complaint", "blame_back"): (
+        ["你们没办好，这也赖我？", "那就怪我咯？", "這都怪我們嗎？"],
+        ["不怪你，我自己输错了。", "这个赖不到别人。"],
+    ),
+    (C, "complaint", "how_am_i"): (
+        ["你叫我一个老太太怎么搬？", "你们让我怎么跟孩子交代？", "刻錯了名字這還怎麼送？"],
+        ["我该怎么操作？", "你教我怎么设置一下。"],
+    ),
+    (C, "complaint", "still_charged"): (
+        ["东西都退了，你们还扣三百？", "那还收我钱？", "那還扣五十塊？"],
+        ["还要交多少钱？", "你们还收旧手机吗？"],
+    ),
+    (C, "complaint", "fair_question"): (
+        ["花了两千修成这样，冤不冤？", "这样收费合不合理？", "你們這樣講不講道理？"],
+        ["这个价格挺公道的。", "我觉得挺合理的。"],
+    ),
+    (C, "complaint", "sarcastic_summary"): (
+        ["你们这是逼着大家别提前还吧？", "这运费是按黄金算的吧？", "你们就这么服务的？", "你們這是把客戶當傻子吧？"],
+        ["这是我的订单号吧？", "你们这是什么套餐？"],
+    ),
+    (C, "complaint", "what_do_you_mean"): (
+        ["你这话什么意思？", "你们说的是什么意思？", "你這話是什麼意思？"],
+        ["这个图标什么意思？", "短信里的代码是什么意思？"],
+    ),
+    (C, "complaint", "not_even"): (
+        ["连个理由都没有就拒了。", "一条短信都没收到。", "連一句解釋都不給。"],
+        ["一条就够了。", "一个就够了。"],
+    ),
+    (C, "complaint", "in_your_hands"): (
+        ["寄出去好好的，到你们手里就坏了？", "到你们那边就丢了？", "到你們手上才壞的。"],
+        ["到你们那边要多久？", "寄到你们手里需要几天？"],
+    ),
+    (C, "complaint", "not_told"): (
+        ["装的时候师傅怎么不说？", "为什么不早点通知我？", "当初卖的人说什么病都能报。", "為什麼沒提醒我？"],
+        ["你说吧，我听着。", "当初是在哪里办的？"],
+    ),
+    (C, "complaint", "then_why"): (
+        ["早知道这样，我还换什么配件？", "修不好我还交什么钱？", "我還等什麼？"],
+        ["我还需要准备什么材料？", "我还要什么手续吗？"],
+    ),
+    (C, "complaint", "time_lost"): (
+        ["为这个我弄了一晚上。", "折腾了一整天都没装上。", "我等了一上午了。", "我試了一晚上。"],
+        ["我晚上在家。", "一整天都可以送货。"],
+    ),
+    (C, "give_up", "someone_else"): (
+        ["行，空调我找外面的师傅修。", "那我去消协说理。", "算了，我上平台评理去。", "我跟律師談。"],
+        ["我去找一下单号。", "我在外面，等会儿说。"],
+    ),
+    (C, "give_up", "never_again"): (
+        ["以后你们家的东西我都不买了。", "以后下雨我宁可走路。", "下次这钱我省下来。", "以後再也不坐你們的車。"],
+        ["以后就不用担心了。", "下次我早点打电话。"],
+    ),
+    (C, "give_up", "drops_request"): (
+        ["那我不提前还了。", "这钱我先不交。", "那我不退了。", "那我不換了。"],
+        ["我不着急，慢慢来。", "我先不挂，等你查。"],
+    ),
+    (C, "give_up", "bitter_understood"): (
+        ["得，我算是知道了。", "唉，我算看明白了。", "我算是見識了。"],
+        ["知道了，谢谢。", "我明白了，那就好。"],
+    ),
+    (C, "give_up", "put_off"): (
+        ["等我弄清楚了再说。", "先放着，等下个月再说。", "等我問過家裡再說。"],
+        ["你先说吧。", "等一下，我拿个笔。"],
+    ),
+    (A, "apology_empathy", "feeling_named"): (
+        ["扣款那一下心里肯定咯噔一声。", "第一反应肯定是懵的。", "孩子等半天，您一定很心疼。", "心裡一定很不踏實。"],
+        ["您一定要带上身份证。", "肯定不会多收您的。"],
+    ),
+    (A, "apology_empathy", "feeling_exclaimed"): (
+        ["满心期待开箱是这样，太扫兴了。", "真是好闹心。", "真的很傷腦筋。"],
+        ["这个太简单了。", "真是好消息。"],
+    ),
+    (A, "apology_empathy", "no_wonder"): (
+        ["没人住还收到水费单，难怪您觉得奇怪。", "怪不得您着急。", "也難怪您會生氣。"],
+        ["难怪系统显示异常，我给您重置。", "怪不得这么快就到了。"],
+    ),
+    (A, "apology_empathy", "bad_luck_named"): (
+        ["刚下飞机就碰上这种事。", "摊上这种事谁都不好受。", "出門旅遊遇上這種事。"],
+        ["如果遇到这种情况的话，您拨打这个电话。", "遇到这种情况时您可以先重启。"],
+    ),
+    (A, "apology_empathy", "understands"): (
+        ["我懂那种心情。", "我理解，换作是我也会着急。", "我能体会您的感受。", "我非常理解。"],
+        ["我不太理解您说的订单号。", "您理解错了，这个是月租。"],
+    ),
+}
+
+HARSH = [
+    "您落单时就该自己写清楚。", "这您寄之前就该自己盯着点。", "您下回看清楚再点。",
+    "当初嫌贵就别分期嘛。", "嫌麻烦的话您也可以不报。",
+    "您返到香港自己去分行搞啦。", "您自己找找呗。", "您叫几个朋友自己抬上去咯。",
+    "税是海关定的，您跟海关掰扯去。", "那您跟他们要说法去。", "你叫物业去弄。", "您要比就去坐别人家的。",
+    "又没人拦着您看。", "又不是抬不动。", "别人家怎么样跟我们有什么关系。", "您说什么都一样。", "跟我这儿磨也没用。",
+    "现在才讲有什么用。", "暖气不热不是很正常吗？", "哪来那么多为什么。", "您专门打个电话过来就为这个？",
+    "这也不难吧。", "连放气都不会。", "跟您讲细了您也不一定分得清。", "系统比我清楚。", "我这儿只认条款。",
+    "谁跟您说的您找谁。", "您当时八成不在家吧。", "显示不可退那就是不可退。", "锁了不关我们的事。",
+    "怪不着司机。", "系统怎么判就怎么算。", "不交就退回去呗。", "您明天自己再来个电话。",
+    "密碼係您自己打錯，鎖咗唔關我哋事。", "我呢度理唔到咁多。", "又沒人拿刀架著您。",     # Traditional, Cantonese
+]
+NOT_HARSH = [
+    "您下次可以提前在App里预约。",                       # advice, no put-down
+    "您可以自己在App里查一下进度。",                     # an instruction, no 啦/呗
+    "这个确实做不到，我们和平台之间没有直接的渠道。",       # 确实 acknowledges the customer
+    "地板得有人到现场看过才能定，我这边定不了。",           # a condition first
+    "件已经出了中转站，系统里改不了派送地址。",             # a state reached
+    "您现在的合约到明年三月，没法直接转出去。",             # a contract
+    "这个不是您的问题，我们马上处理。",                   # polite negation
+    "您放心，又不是什么大问题，我们马上给您换。",           # reassurance (又不是 + no 不V)
+    "我们再来个电话跟您确认。",                           # the agent calls back
+    "这个跟您没有关系，是我们系统的问题。",                # an admission
+    "照我们的流程是赔不了的，这一点确实比较严。",           # a rule named
+]
+
+# A hold return that thanks anywhere in the turn, or only asks for more waiting.
+THANKED_RETURNS = ["查到了，这半分钟谢谢您没走开。", "记录调出来了，辛苦您等这么一阵，谢谢。", "唔該晒您等咗咁耐，報價係有計嘅。",
+                   "耽误您快一分钟了，系统显示已经发货。"]
+UNTHANKED_RETURNS = ["记录调出来了，您的包裹在派送中。", "您再等我一下，还在查，谢谢。", "查到了，感谢您提供的订单号。"]
+
+
+def _acts(book, text, speaker):
+    return {a.name: a for a in book.acts.tag_text(text, speaker)}
+
+
+ROWS = [(spk, act, pid, text) for (spk, act, pid), (must, _) in PATTERNS.items() for text in must]
+MISSES = [(spk, act, pid, text) for (spk, act, pid), (_, must_not) in PATTERNS.items() for text in must_not]
+
+
+@pytest.mark.parametrize(("speaker", "act", "pattern", "text"), ROWS)
+def test_pattern_sentences_carry_the_act(book, speaker, act, pattern, text):
+    acts = _acts(book, text, speaker)
+    assert act in acts, f"{text!r} should be {act} ({pattern}); got {sorted(acts)}"
+
+
+@pytest.mark.parametrize(("speaker", "act", "pattern", "text"), MISSES)
+def test_near_misses_do_not(book, speaker, act, pattern, text):
+    acts = _acts(book, text, speaker)
+    assert act not in acts, f"{text!r} must not be {act} (near miss of {pattern}); got {acts[act].evidence if act in acts else ''}"
+
+
+@pytest.mark.parametrize(("speaker", "act", "pattern"), list(PATTERNS))
+def test_each_pattern_finds_its_sentences(book, speaker, act, pattern):
+    """The pattern itself fires on some of its sentences (not only a neighbour)."""
+    found = [book.acts.pattern_ids(compact_text(t), speaker, act) for t in PATTERNS[(speaker, act, pattern)][0]]
+    assert any(pattern in ids for ids in found), found
+
+
+def _harsh_call(text):
+    return spoken_call((A, "您好，客服中心，请问有什么可以帮您？"), (C, "这个能不能帮我处理一下？"), (A, text),
+                       (C, "哦。"), (A, "感谢您的来电，再见。"), gap_s=0.5, call_id="t-harsh", agent_id="A01")
+
+
+@pytest.mark.parametrize("text", HARSH)
+def test_put_downs_and_brush_offs_are_harsh(book, text):
+    qa = assess(_harsh_call(text), book)
+    assert [f.utterance_index for f in qa.findings if f.rule_id == "harsh_negation"] == [2]
+
+
+@pytest.mark.parametrize("text", NOT_HARSH)
+def test_advice_reasons_and_admissions_are_not_harsh(book, text):
+    qa = assess(_harsh_call(text), book)
+    assert not [f for f in qa.findings if f.rule_id == "harsh_negation"], \
+        [f.pattern for f in qa.findings if f.rule_id == "harsh_negation"]
+
+
+def test_a_brush_off_nobody_followed_up_leaves_the_call_unresolved(book):
+    qa = assess(spoken_call((A, "您好，客服中心，请问有什么可以帮您？"), (C, "快递站说我的件被退回了。"),
+                            (A, "那是快递站的安排，您跟他们要说法去。"), (C, "哦。"), (A, "再见。"),
+                            call_id="t-open-brush-off"), book)
+    assert qa.resolution == "unresolved"
+
+
+def _hold_call(back):
+    return spoken_call((A, "您好，客服中心，请问有什么可以帮您？"), (C, "我想查一下我的订单。"), (A, "我查一下，请稍等。", 20.0),
+                       (A, back), (C, "好的。"), (A, "感谢您的来电，再见。"), call_id="t-hold")
+
+
+@pytest.mark.parametrize("back", THANKED_RETURNS)
+def test_thanks_anywhere_in_the_return_counts(book, back):
+    assert assess(_hold_call(back), book).checks["hold_thanks_missing"] == "pass"
+
+
+@pytest.mark.parametrize("back", UNTHANKED_RETURNS)
+def test_return_without_thanks_for_the_wait_fails(book, back):
+    assert assess(_hold_call(back), book).checks["hold_thanks_missing"] == "fail"
+
+
+@pytest.mark.parametrize("empathy", ["心里肯定七上八下的，您报一下户号。", "難怪您會覺得奇怪，請給我水號。"])
+def test_empathy_alone_shows_a_problem_was_reported(book, empathy):
+    """No trigger word in the customer's report, but the agent named the trouble: apology present."""
+    qa = assess(spoken_call((A, "您好，客服中心，请问有什么可以帮您？"), (C, "我家那间房空着，水费单写了二十吨。"),
+                            (A, empathy), (C, "1234。"), (A, "感谢您的来电，再见。"), call_id="t-implied"), book)
+    assert qa.checks["apology_missing"] == "pass"
+
+
+def test_a_ritual_sorry_does_not_imply_a_problem(book):
+    qa = assess(spoken_call((A, "您好，让您久等了，请问有什么可以帮您？"), (C, "我想开一张发票。"),
+                            (A, "好的，已经开好了。"), (C, "谢谢。"), (A, "感谢您的来电，再见。"), call_id="t-ritual"), book)
+    assert qa.checks["apology_missing"] == "not_applicable"
+
+
+def test_empathy_at_the_first_report_answers_a_later_complaint(book):
+    qa = assess(spoken_call((A, "您好，客服中心，请问有什么可以帮您？"), (C, "我的包裹App显示到了，店里说没有。"),
+                            (A, "专程跑一趟扑了空，心里一定很呕。取件码是多少？"), (C, "5930。"),
+                            (A, "查到了，送错店了。"), (C, "所以我白跑了？"), (A, "我们马上改送，今天下午五点前到。"),
+                            (C, "好吧。"), (A, "感谢您的来电，再见。"), call_id="t-earlier"), book)
+    assert qa.checks["apology_missing"] == "pass"
