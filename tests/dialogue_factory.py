@@ -15,3 +15,9 @@ def spoken_call(*turns: tuple, gap_s: float = 0.5, call_id: str = "t-001", agent
         utterances.append(Utterance(speaker=speaker, start_s=t, end_s=t + 3.0, text=text))
         t += 3.0 + (pause[0] if pause else gap_s)
     return Transcript(call=CallMeta(call_id=call_id, agent_id=agent_id), duration_s=t, utterances=tuple(utterances))
+
+
+def agent_reply_call(reply: str, reaction: str = "哦，好吧。") -> Transcript:
+    """A request, the agent's ``reply`` (utterance 2), the customer's ``reaction``, a farewell: for harsh-turn tests."""
+    return spoken_call(GREET, (C, "这个能不能帮我处理一下？"), (A, reply), (C, reaction), BYE,
+                       call_id="t-reply", agent_id="A01")

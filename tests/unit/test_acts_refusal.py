@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.rules import assess
-from tests.dialogue_factory import A, C, spoken_call
+from tests.dialogue_factory import A, C, agent_reply_call, spoken_call
 
 
 # (act, pattern id): (agent sentences that must carry the act with that evidence, near misses that must not carry the act)
@@ -171,9 +171,7 @@ def test_requests_failures_and_redirects_are_no_alternative(book, text):
     assert "alternative_offer" not in _acts(book, text)
 
 
-def _call(text):
-    return spoken_call((A, "您好，客服中心，请问有什么可以帮您？"), (C, "这个能不能帮我处理一下？"), (A, text),
-                       (C, "哦，好吧。"), (A, "感谢您的来电，再见。"), gap_s=0.5, call_id="t-refusal", agent_id="A01")
+_call = agent_reply_call
 
 
 @pytest.mark.parametrize("text", HARSH)

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.normalize import compact_text
 from pipeline.rules import assess
-from tests.dialogue_factory import A, C, spoken_call
+from tests.dialogue_factory import A, C, agent_reply_call, spoken_call
 
 # (speaker, act, pattern id): (sentences that must carry the act, near misses that must not)
 PATTERNS: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {
@@ -218,22 +218,19 @@ def test_each_pattern_finds_its_sentences(book, speaker, act, pattern):
     assert any(pattern in ids for ids in found), found
 
 
-def _harsh_call(text):
-    return spoken_call((A, "您好，客服中心，请问有什么可以帮您？"), (C, "这个能不能帮我处理一下？"), (A, text),
-                       (C, "哦。"), (A, "感谢您的来电，再见。"), gap_s=0.5, call_id="t-harsh", agent_id="A01")
+def _harsh_at(book, reply):
+    return [f.utterance_index for f in assess(agent_reply_call(reply, "哦。"), book).findings
+            if f.rule_id == "harsh_negation"]
 
 
 @pytest.mark.parametrize("text", HARSH)
 def test_put_downs_and_brush_offs_are_harsh(book, text):
-    qa = assess(_harsh_call(text), book)
-    assert [f.utterance_index for f in qa.findings if f.rule_id == "harsh_negation"] == [2]
+    assert _harsh_at(book, text) == [2]
 
 
 @pytest.mark.parametrize("text", NOT_HARSH)
 def test_advice_reasons_and_admissions_are_not_harsh(book, text):
-    qa = assess(_harsh_call(text), book)
-    assert not [f for f in qa.findings if f.rule_id == "harsh_negation"], \
-        [f.pattern for f in qa.findings if f.rule_id == "harsh_negation"]
+    assert _harsh_at(book, text) == []
 
 
 def test_a_brush_off_nobody_followed_up_leaves_the_call_unresolved(book):
