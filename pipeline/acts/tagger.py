@@ -96,11 +96,7 @@ class ActTagger:
         """The acts of one utterance (``compact`` is :func:`pipeline.normalize.compact_text` output)."""
         if not compact:
             return ()
-        literal: dict[int, list[tuple[int, int, str]]] = {}
-        if self._phrases is not None:
-            for end, (ks, phrase) in self._phrases.iter(compact):
-                for k in ks:
-                    literal.setdefault(k, []).append((end - len(phrase) + 1, end + 1, phrase))
+        literal = self._literal_hits(compact)
         out: list[Act] = []
         for k, act in enumerate(self.acts):
             if act.speaker != "any" and speaker != act.speaker:
@@ -123,11 +119,19 @@ class ActTagger:
         only the best one :meth:`tag` reports: a rule may care *how* an act was said."""
         for k, act in enumerate(self.acts):
             if act.name == name and (act.speaker == "any" or speaker == act.speaker) and compact:
-                found = self._phrases.iter(compact) if self._phrases is not None else ()
-                hits = [(end - len(p) + 1, end + 1, p) for end, (ks, p) in found if k in ks]
+                hits = self._literal_hits(compact).get(k, ())
                 return {a.evidence.split(":", 1)[0].split(" ", 1)[0]
                         for a in self._candidates(act, compact, hits, True)}
         return set()
+
+    def _literal_hits(self, compact: str) -> dict[int, list[tuple[int, int, str]]]:
+        """Act position -> (start, end, phrase) of every literal phrase of that act in ``compact``."""
+        literal: dict[int, list[tuple[int, int, str]]] = {}
+        if self._phrases is not None:
+            for end, (ks, phrase) in self._phrases.iter(compact):
+                for k in ks:
+                    literal.setdefault(k, []).append((end - len(phrase) + 1, end + 1, phrase))
+        return literal
 
     @staticmethod
     def _candidates(act: _CompiledAct, text: str, literal_hits, has_pattern: bool):
