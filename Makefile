@@ -18,10 +18,12 @@ install: $(STAMP)
 HARSH_MODEL := pipeline/rulebooks/harsh_turns.json
 HARSH_DATA  := $(wildcard tests/data/realstyle/calls.json tests/data/other_wording/calls.json \
                  tests/data/other_wording_2/calls.json tests/data/other_wording_3/calls.json \
+                 tests/data/other_wording_4/calls.json tests/data/other_wording_7/calls.json \
+                 tests/data/other_wording_8/calls.json \
                  tests/data/harsh_training_extra/*.jsonl)
 
 ## The opt-in harsh-turn model, trained from the labelled turns in tests/data (no downloads).
-$(HARSH_MODEL): $(HARSH_DATA) | $(STAMP)
+$(HARSH_MODEL): $(HARSH_DATA) pipeline/normalize.py pipeline/rules/turn_model.py callqa/cli.py | $(STAMP)
 	$(BIN)/callqa train-harsh-model
 
 ## One model copy per machine: assembled into the per-user cache, models/whisper-base links to it.

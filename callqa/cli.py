@@ -132,7 +132,8 @@ def models(
     console.print(f"{name} ready in {target}" + (f" (linked from {link})" if link is not None else ""))
 
 
-HARSH_TRAINING_SETS = ("realstyle", "other_wording", "other_wording_2", "other_wording_3")  # never a check set
+HARSH_TRAINING_SETS = ("realstyle", "other_wording", "other_wording_2", "other_wording_3", "other_wording_4",
+                       "other_wording_7", "other_wording_8")  # tuning sets only, never a check set (5, 6)
 HARSH_EXTRA_SENTENCES = "harsh_training_extra"  # *.jsonl: chat-register turns and polite look-alikes
 
 

@@ -81,11 +81,29 @@ def chinese_digits_to_arabic(text: str) -> str:
     return _DIGIT_RUN.sub(lambda m: m.group().translate(_DIGIT_TABLE), text)
 
 
+# Cantonese function words as their Mandarin equivalents (锁咗 = 锁了, 冇睇 = 没看, 唔关我哋事 = 不关我们事),
+# so one rule serves Hong Kong calls too. Character for character, so match positions stay valid;
+# the compounds first, where the characters alone would mislead (唔该 is thanks, not 不该).
+_CANTONESE_WORDS = re.compile("唔该|唔使|唔系")
+_CANTONESE_WORD_TABLE = {"唔该": "谢谢", "唔使": "不用", "唔系": "不是"}
+_CANTONESE_CHARS = str.maketrans({"咗": "了", "冇": "没", "唔": "不", "嘅": "的", "喺": "在", "睇": "看", "哋": "们",
+                                  "佢": "他", "咁": "这"})
+_HAS_CANTONESE = re.compile("[咗冇唔嘅喺睇哋佢咁]")
+
+
+def cantonese_to_mandarin(text: str) -> str:
+    """Cantonese function words in Simplified text to Mandarin ones; same length."""
+    if not _HAS_CANTONESE.search(text):
+        return text
+    return _CANTONESE_WORDS.sub(lambda m: _CANTONESE_WORD_TABLE[m.group()], text).translate(_CANTONESE_CHARS)
+
+
 def compact_text(text: str) -> str:
-    """Matching form: Simplified, half-width, lower-case, digits as Arabic, no punctuation or spaces.
+    """Matching form: Simplified, half-width, lower-case, digits as Arabic, Cantonese function words as
+    Mandarin, no punctuation or spaces.
 
     ASR punctuation is unreliable, so rule phrases and transcripts meet in this form.
     """
     if _NEEDS_FOLDING.search(text):  # folding is the slow step, and most text has nothing to fold
         text = fold_width(text)
-    return chinese_digits_to_arabic(_NOT_MATCHED.sub("", to_simplified(text)).lower())
+    return chinese_digits_to_arabic(cantonese_to_mandarin(_NOT_MATCHED.sub("", to_simplified(text)).lower()))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.normalize import normalize_text, strip_punctuation, text_for_cer, to_simplified
+from pipeline.normalize import compact_text, normalize_text, strip_punctuation, text_for_cer, to_simplified
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,14 @@ def test_strip_punctuation_and_cer_form():
 def test_ascii_punctuation_after_chinese_becomes_full_width():
     assert normalize_text("您好,请问有什么可以帮您?") == "您好，请问有什么可以帮您？"
     assert normalize_text("OK, 3.5 元") == "OK, 3.5 元"
+
+
+@pytest.mark.parametrize(("cantonese", "mandarin"), [
+    ("鎖咗唔關我哋事。", "锁了不关我们事"),          # 咗 了, 唔 不, 哋 们
+    ("訂票嗰陣冇睇咩？", "订票𠮶阵没看咩"),            # 冇 没, 睇 看
+    ("唔該晒您等咗咁耐。", "谢谢晒您等了这耐"),          # 唔该 is thanks, not 不该
+    ("唔使擔心，唔係您嘅問題。", "不用担心不是您的问题"),
+])
+def test_cantonese_function_words_match_as_mandarin(cantonese, mandarin):
+    """One rule serves Hong Kong calls: 锁咗 matches what 锁了 matches."""
+    assert compact_text(cantonese) == mandarin
