@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from callqa.bench.common import BenchContext, row
+from flows.nightly import dask_night_env
 from pipeline.audio import file_sha256
 from pipeline.config import PipelineConfig
 from pipeline.errors import CallQAError
@@ -232,11 +233,12 @@ def _start_dask(processes: list[subprocess.Popen], log) -> str:
         port = probe.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
     dask = str(Path(sys.executable).with_name("dask"))
+    env = {**os.environ, **dask_night_env()}  # the bounded logs the README recommends for a night
     processes.append(subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                       "--no-dashboard"], stdout=log, stderr=subprocess.STDOUT))
+                                       "--no-dashboard"], stdout=log, stderr=subprocess.STDOUT, env=env))
     for _ in range(2):
         processes.append(subprocess.Popen([dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
-                                           "--no-dashboard"], stdout=log, stderr=subprocess.STDOUT))
+                                           "--no-dashboard"], stdout=log, stderr=subprocess.STDOUT, env=env))
     from distributed import Client
 
     with Client(address, timeout=60) as client:

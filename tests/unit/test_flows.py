@@ -15,6 +15,8 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from flows import tasks  # noqa: E402
 from flows.nightly import (  # noqa: E402
+    DASK_NIGHT_CONFIG,
+    dask_night_env,
     Failure,
     RunSummary,
     build_task_runner,
@@ -236,3 +238,15 @@ def test_prefect_yaml_points_at_the_deployed_flow():
         path, name = deployment["entrypoint"].split(":")
         assert path == "flows/deploy.py" and getattr(deploy, name) is deploy.scheduled_nightly_qa
         assert deployment["schedules"][0]["timezone"] == "Asia/Shanghai"
+
+
+def test_dask_night_env_is_read_back_by_dask_as_the_same_settings():
+    """``dask scheduler`` started with these variables bounds the logs that grew over a long night."""
+    import copy
+
+    import dask.config
+    import distributed  # noqa: F401  (loads the distributed defaults the variables override)
+
+    read = dask.config.update(copy.deepcopy(dask.config.config), dask.config.collect_env(dask_night_env()))
+    for key, value in DASK_NIGHT_CONFIG.items():
+        assert dask.config.get(key, config=read) == value, key
