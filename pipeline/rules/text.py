@@ -96,7 +96,6 @@ def sound_text(compact: str) -> str:
 
 
 # --- phrase sets -----------------------------------------------------------------------------
-_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 class TextView:
     """One text in matching form, with its sound form and tokens computed on first use."""
 
@@ -135,10 +134,6 @@ class PhraseSet:
     _exact: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
     _sound: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
     _sound_source: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    _any_pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
-    """All regexes as one alternation: one C-level scan rules out most texts."""
-    _unfiltered: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
-    """Regexes with a backreference (扣了就是扣了): their group numbers would shift inside the alternation."""
 
     @classmethod
     def build(cls, name: str, items: Iterable[str], *, homophones: bool = False,
@@ -179,12 +174,9 @@ class PhraseSet:
                 for key, phrase in sound_source.items():
                     sound.add_word(key, (key, phrase))
                 sound.make_automaton()
-        unfiltered = tuple(p for p in patterns if _BACKREFERENCE.search(p.pattern))
-        filtered = [p for p in patterns if p not in unfiltered]
-        any_pattern = re.compile("|".join(f"(?:{p.pattern})" for p in filtered)) if len(patterns) > 1 else None
         return cls(name=name, phrases=tuple(phrases), patterns=tuple(patterns), homophones=homophones,
                    min_homophone_chars=min_homophone_chars, _exact=exact, _sound=sound,
-                   _sound_source=sound_source, _any_pattern=any_pattern, _unfiltered=unfiltered)
+                   _sound_source=sound_source)
 
     def __bool__(self) -> bool:
         return bool(self.phrases or self.patterns)
@@ -196,8 +188,7 @@ class PhraseSet:
         if self._exact is not None and text:
             for end, phrase in self._exact.iter(text):
                 hits.append(Hit(end - len(phrase) + 1, end + 1, phrase))
-        patterns = self.patterns if self._any_pattern is None or self._any_pattern.search(text) else self._unfiltered
-        for pattern in patterns:
+        for pattern in self.patterns:  # one by one: each keeps the scanner's literal-prefix skip
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     hits.append(Hit(m.start(), m.end(), REGEX_PREFIX + pattern.pattern))
@@ -216,8 +207,7 @@ class PhraseSet:
         if self._exact is not None and text:
             for end, phrase in self._exact.iter(text):
                 return Hit(end - len(phrase) + 1, end + 1, phrase)
-        patterns = self.patterns if self._any_pattern is None or self._any_pattern.search(text) else self._unfiltered
-        for pattern in patterns:
+        for pattern in self.patterns:
             m = pattern.search(text)
             if m and m.end() > m.start():
                 return Hit(m.start(), m.end(), REGEX_PREFIX + pattern.pattern)

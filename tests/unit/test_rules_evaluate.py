@@ -58,7 +58,7 @@ def test_phrase_set_regex_and_exact():
 
 
 def test_regex_with_a_backreference_still_matches_next_to_other_regexes():
-    """The one-scan prefilter joins the regexes; a backreference must not point at another's group."""
+    """A backreference (扣了就是扣了) counts its own groups, whatever regexes stand next to it."""
     s = PhraseSet.build("x", ["re:别(烦|吵)", r"re:([\u4e00-\u9fff]{1,3})了就是\1了", "re:不可能(错|出错)"])
     assert s.search(TextView("扣了就是扣了，退不了。")).pattern.startswith("re:([")
     assert s.search(TextView("扣了就是退了。")) is None
