@@ -19,7 +19,8 @@ HARSH_MODEL := pipeline/rulebooks/harsh_turns.json
 HARSH_DATA  := $(wildcard tests/data/realstyle/calls.json tests/data/other_wording/calls.json \
                  tests/data/other_wording_2/calls.json tests/data/other_wording_3/calls.json \
                  tests/data/other_wording_4/calls.json tests/data/other_wording_7/calls.json \
-                 tests/data/other_wording_8/calls.json \
+                 tests/data/other_wording_8/calls.json tests/data/other_wording_9/calls.json \
+                 tests/data/other_wording_10/calls.json \
                  tests/data/harsh_training_extra/*.jsonl)
 
 ## The opt-in harsh-turn model, trained from the labelled turns in tests/data (no downloads).

@@ -133,7 +133,7 @@ def models(
 
 
 HARSH_TRAINING_SETS = ("realstyle", "other_wording", "other_wording_2", "other_wording_3", "other_wording_4",
-                       "other_wording_7", "other_wording_8")  # tuning sets only, never a check set (5, 6)
+                       "other_wording_7", "other_wording_8", "other_wording_9", "other_wording_10")  # tuning sets only, never 5 or 6
 HARSH_EXTRA_SENTENCES = "harsh_training_extra"  # *.jsonl: chat-register turns and polite look-alikes
 
 
