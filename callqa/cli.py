@@ -132,8 +132,9 @@ def models(
     console.print(f"{name} ready in {target}" + (f" (linked from {link})" if link is not None else ""))
 
 
+# tuning sets only: never the check sets other_wording_5 and _6
 HARSH_TRAINING_SETS = ("realstyle", "other_wording", "other_wording_2", "other_wording_3", "other_wording_4",
-                       "other_wording_7", "other_wording_8", "other_wording_9", "other_wording_10")  # tuning sets only, never 5 or 6
+                       "other_wording_7", "other_wording_8", "other_wording_9", "other_wording_10")
 HARSH_EXTRA_SENTENCES = "harsh_training_extra"  # *.jsonl: chat-register turns and polite look-alikes
 
 

@@ -150,7 +150,7 @@ def select_recordings(
 # Dask keeps fixed-length logs of tasks, transitions, events and system samples, long enough by
 # default (10,000 entries, events kept an hour) that a 1,000-call night grows the scheduler by
 # about 0.1 GB (0.22 -> 0.32 GB). Bounded, peak RSS at 1,000 calls stays within 10 % of 100 calls
-# (`callqa bench --section scale`: +6.8 %, scheduler 0.23 -> 0.25 GB).
+# (`callqa bench --section scale`: +9.1 % and +6.8 % in two runs, scheduler 0.23 -> 0.26 GB).
 DASK_NIGHT_CONFIG: dict[str, object] = {
     "distributed.admin.log-length": 200,
     "distributed.admin.low-level-log-length": 200,
@@ -173,9 +173,9 @@ def build_task_runner(flow_cfg: FlowConfig):
         import dask
         from prefect_dask import DaskTaskRunner
 
-        dask.config.set(DASK_NIGHT_CONFIG)  # the local cluster's scheduler and workers read it
-        if flow_cfg.dask_address:
+        if flow_cfg.dask_address:  # its scheduler and workers were started with dask_night_env()
             return DaskTaskRunner(address=flow_cfg.dask_address)
+        dask.config.set(DASK_NIGHT_CONFIG)  # the local cluster's scheduler and workers read it
         # One thread per worker process: Whisper already uses several cores per call.
         return DaskTaskRunner(cluster_kwargs={
             "n_workers": flow_cfg.max_workers, "threads_per_worker": 1, "processes": True,
