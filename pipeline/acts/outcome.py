@@ -6,7 +6,9 @@ Read in time order, the call's story decides:
    follow-up commitment (and after any real satisfaction) leaves the issue ``unresolved``;
 2. otherwise the last commitment (a callback or notice, urging staff, a ticket, an action due in a
    time frame) makes it ``follow_up``, unless the agent reports it done later in the call
-   (已经帮您申请成功了) or the customer reports the result (到账了, 能用了): then it was resolved in the call;
+   (已经帮您申请成功了) or the customer reports the result (到账了, 能用了): then it was resolved in the call.
+   A vague promise (有消息会通知您, 会尽快跟进: no time and no ticket) the customer gives up on or only
+   resigns to waiting for (那我就再等等吧) commits nothing: the issue is left ``unresolved``;
 3. otherwise an agent refusal or inability nobody followed with an alternative or a commitment
    leaves it ``unresolved``: surely when the customer reacts resigned (好吧 / 晕) and less surely
    (``needs_review`` below the threshold) when the customer only acknowledges (好的 / 谢谢) or says
@@ -22,7 +24,7 @@ react to, a customer leaving with a complaint, a weak commitment followed by a r
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from pipeline.acts.tagger import Act
@@ -31,6 +33,8 @@ COMPLAINT_MIN_SCORE = 0.85
 """A complaint this sure as the customer's last words, unanswered, leaves the call unresolved (for review)."""
 DONE_EVIDENCE = ("done", "works_now", "arrived")
 """Satisfaction patterns that report the result (到账了, 能用了; not 明白了 or 那就好): after a commitment it was kept in the call."""
+WAIT_EVIDENCE = ("resigned_wait",)
+"""Give-up patterns of a customer resigned to waiting (那我就再等等吧): after a vague promise, no follow-up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +68,22 @@ def _act(acts: Sequence[Act], name: str) -> Act | None:
 def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_customer: Sequence[int],
                  options: OutcomeOptions = OutcomeOptions(), *, commitments: Sequence[tuple[int, str]] = (),
                  unresolved_cues: Sequence[tuple[int, str]] = (),
-                 completions: Sequence[tuple[int, str]] = ()) -> CallOutcome:
+                 completions: Sequence[tuple[int, str]] = (),
+                 concrete: Collection[int] | None = None) -> CallOutcome:
     """Decide a call's outcome.
 
     ``utterances``: (index, speaker, acts) in time order (the ``alternative_offer`` act already
     leaves out the closing formula 还有什么可以帮您的). ``closing_customer``: indices of the
     customer's closing utterances (their stance counts). ``commitments``, ``unresolved_cues`` and
     ``completions`` (the agent reporting an action done): (index, what) found by the rule's own
-    phrase lists, merged with the acts.
+    phrase lists, merged with the acts. ``concrete``: agent utterances that name a time or a ticket;
+    None when unknown (every commitment then counts as concrete).
     """
     position = {i: n for n, (i, _, _) in enumerate(utterances)}
     acts_of = {i: acts for i, _, acts in utterances}
     speaker_of = {i: speaker for i, speaker, _ in utterances}
     commits = [(position[i], i, what, 0.9) for i, what in commitments if i in position]
+    phrase_commits = {i for _, i, _, _ in commits}  # found with their time or ticket
     for i, speaker, acts in utterances:
         commit = _act(acts, "commitment_follow_up")
         if speaker == "agent" and commit is not None and commit.score >= options.commitment_min_score:
@@ -116,9 +123,15 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
         if done:
             _, j, how = done[-1]
             return CallOutcome("resolved", 0.7, (i, j), f"agent [{i}] {what}; done in the call: {speaker_of[j]} [{j}] {how}")
+        resigned = [g for g in give_ups if g[0] > p]
+        gave_up = [g for g in resigned if g[2].score >= options.give_up_min_score or g[2].evidence.startswith(WAIT_EVIDENCE)]
+        if gave_up and concrete is not None and i not in concrete and i not in phrase_commits:
+            _, g, give_up = gave_up[-1]
+            return CallOutcome("unresolved", 0.7, (i, g), f"agent [{i}] {what}, with no time or ticket; "
+                                                          f"customer [{g}] {give_up.evidence}")
         # a weak commitment is less sure; a resigned customer after it makes it less sure still
         confidence = 0.9 if score >= 0.9 else 0.8 if score >= 0.85 else 0.7
-        if any(g[0] > p for g in give_ups):
+        if resigned:
             confidence -= 0.1
         return CallOutcome("follow_up", round(confidence, 3), (i,), f"agent [{i}] {what}")
     # 3. a refusal nobody followed with an alternative or a commitment

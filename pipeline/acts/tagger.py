@@ -15,6 +15,7 @@ import ahocorasick
 
 from pipeline.acts.schema import ActsSpec
 from pipeline.normalize import compact_text
+from pipeline.regex_prefilter import RegexIndex
 
 REGEX_PREFIX = "re:"
 _CLASS_REF = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -87,6 +88,15 @@ class ActTagger:
     min_score: float
     _phrases: ahocorasick.Automaton | None = field(default=None, repr=False)
     """Every act's literal phrases: value (act position, phrase)."""
+    _owners: tuple[tuple[int, str, re.Pattern[str]], ...] = field(init=False, repr=False, compare=False)
+    """Every act's regexes in one list: (act position, act speaker, regex)."""
+    _index: RegexIndex = field(init=False, repr=False, compare=False)
+    """``_owners`` by the characters every match must contain: which regexes may match an utterance."""
+
+    def __post_init__(self) -> None:
+        owners = tuple((k, act.speaker, p.regex) for k, act in enumerate(self.acts) for p in act.patterns)
+        object.__setattr__(self, "_owners", owners)
+        object.__setattr__(self, "_index", RegexIndex([regex for _, _, regex in owners]))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -97,12 +107,20 @@ class ActTagger:
         if not compact:
             return ()
         literal = self._literal_hits(compact)
+        # which acts have a regex that matches: only the regexes whose key characters occur in the text
+        # are searched (a fifth of them), and none of an act's once one of them has matched
+        matched: set[int] = set()
+        owners = self._owners
+        for j in self._index.candidates(compact):
+            k, act_speaker, regex = owners[j]
+            if k not in matched and (act_speaker == "any" or act_speaker == speaker) and regex.search(compact):
+                matched.add(k)
         out: list[Act] = []
         for k, act in enumerate(self.acts):
             if act.speaker != "any" and speaker != act.speaker:
                 continue
             hits = literal.get(k)
-            has_pattern = any(p.regex.search(compact) is not None for p in act.patterns)
+            has_pattern = k in matched
             if not hits and not has_pattern:
                 continue
             best = self._best(act, compact, hits or (), has_pattern)

@@ -185,10 +185,14 @@ def harsh_hits(rule: Rule, view: TextView, user_dict) -> tuple[str, list[Hit]]:
         return [h for h in hits if not _suppressed(h, polite)]
 
     forbidden = not_polite(sets["forbidden"].find_all(view))
-    if forbidden:
-        return "forbidden", forbidden
+    exact = [h for h in forbidden if not h.homophone]
+    if exact:
+        return "forbidden", exact
     if sets["softeners"].search(view) or sets["alternatives"].search(view):
         return "", []
+    if forbidden:
+        # only sounds like a forbidden phrase (关不了 ~ 管不了): as unsure as a refusal, so a reason excuses it
+        return "refusal", forbidden
     refusals = not_polite(sets["refusal"].find_all(view))
     if not refusals and rule.tokens.get("negators") and NEGATION_CHARS.intersection(view.compact):
         if polite is None:
@@ -243,6 +247,8 @@ def _excused(rule: Rule, ctx: CallContext, i: int) -> bool:
 def _model_exempt(rule: Rule, ctx: CallContext, i: int) -> bool:
     """The model judges wording only, so anything that makes the turn courteous or helpful silences it."""
     spec, view = rule.spec, ctx.views[i]
+    if len(view.compact) < spec.model_min_chars or (rule.sets["model_exempt"] and rule.sets["model_exempt"].search(view)):
+        return True
     if _excused(rule, ctx, i) or rule.sets["softeners"].search(view) or rule.sets["alternatives"].search(view):
         return True
     return bool(spec.model_exempt_acts) and ctx.act(i, spec.model_exempt_acts) is not None
@@ -390,7 +396,7 @@ def find_holds(rule: Rule, ctx: CallContext) -> list[tuple[int, float, float, in
         recent = _recent_utterances(ctx, gap.before, spec.speaker)
         if not recent:
             continue
-        announced = any(rule.sets["hold_phrases"].search(ctx.views[j]) for j in recent)
+        announced = any(_announces(rule, ctx, j) for j in recent)
         last_is_speaker = ctx.utterances[gap.before].speaker == spec.speaker or spec.speaker == "any"
         if gap.duration_s >= spec.min_gap_s and (last_is_speaker or announced):
             holds.append((recent[-1], gap.start_s, gap.end_s, None))
@@ -398,17 +404,37 @@ def find_holds(rule: Rule, ctx: CallContext) -> list[tuple[int, float, float, in
             holds.append((recent[-1], gap.start_s, gap.end_s, None))
     if spec.announce_acts and spec.return_acts:
         silent = {before for before, *_ in holds}
+        min_hold_s = 0.0 if _untimed(ctx) else spec.min_hold_s  # a text dialogue's times are synthetic
         for i, j in _announced_returns(rule, ctx):
             if ctx.act(j, spec.return_acts) is None:  # a return read from context: shown among the acts
                 where = "in the same message" if i == j else f"after the announce in utterance {i}"
                 ctx.add_act(j, Act(spec.return_acts[0], 0.7, f"next utterance {where}"))
             start_s = ctx.utterances[i].end_s
             end_s = start_s if i == j else ctx.utterances[j].start_s  # i == j: returned in the same message
-            if i not in silent and (i == j or end_s - start_s >= spec.min_hold_s) and not any(
+            # the customer must have waited in silence: not a 好，你查 then the answer at once
+            if i not in silent and (i == j or _longest_silence(ctx, i, j) >= min_hold_s) and not any(
                     s <= start_s < e for _, s, e, _ in holds):
                 holds.append((i, start_s, max(start_s, end_s), j))
         holds.sort(key=lambda h: h[1])
     return holds
+
+
+def _announces(rule: Rule, ctx: CallContext, index: int) -> bool:
+    """The utterance announces a wait. With announce acts it must be one, so that asking the customer
+    to look (您看一下到账了吗) or a look-up waiting on the customer's details starts no hold."""
+    if rule.spec.announce_acts:
+        return ctx.act(index, rule.spec.announce_acts) is not None
+    return rule.sets["hold_phrases"].search(ctx.views[index]) is not None
+
+
+def _longest_silence(ctx: CallContext, first: int, last: int) -> float:
+    """The longest gap between consecutive utterances from ``first`` to ``last`` (seconds)."""
+    span = ctx.order[ctx.order.index(first):ctx.order.index(last) + 1]
+    latest_end, longest = ctx.utterances[first].end_s, 0.0
+    for k in span[1:]:
+        longest = max(longest, ctx.utterances[k].start_s - latest_end)
+        latest_end = max(latest_end, ctx.utterances[k].end_s)
+    return longest
 
 
 def _announced_returns(rule: Rule, ctx: CallContext) -> list[tuple[int, int]]:
@@ -600,6 +626,17 @@ def _commitments(rule: Rule, ctx: CallContext) -> list[tuple[int, str]]:
     return out
 
 
+def _concrete(rule: Rule, ctx: CallContext) -> set[int] | None:
+    """Agent utterances that name a time or a ticket (明天下午三点前, 工单, HH52073): what makes a promise
+    concrete. None when the rule lists no ``concrete_cues`` (every commitment then counts)."""
+    sets = rule.sets
+    if not sets["concrete_cues"]:
+        return None
+    return {i for i in ctx.utterances_of("agent")
+            if sets["deadlines"].search(ctx.views[i]) or (sets["tickets"] and sets["tickets"].search(ctx.views[i]))
+            or sets["concrete_cues"].search(ctx.views[i])}
+
+
 def _unresolved_cues(rule: Rule, ctx: CallContext, closing: list[int]) -> list[tuple[int, str]]:
     sets = rule.sets
     candidates = set(closing)
@@ -637,7 +674,8 @@ def _resolve_with_acts(rule: Rule, ctx: CallContext) -> tuple[str, str, Finding 
                              open_refusal_confidence=spec.open_refusal_confidence,
                              satisfaction_min_score=spec.satisfaction_min_score)
     outcome = call_outcome(utterances, stance, options, commitments=_commitments(rule, ctx),
-                           unresolved_cues=_unresolved_cues(rule, ctx, closing), completions=_completions(rule, ctx))
+                           unresolved_cues=_unresolved_cues(rule, ctx, closing), completions=_completions(rule, ctx),
+                           concrete=_concrete(rule, ctx))
     extra = {"confidence": outcome.confidence, "utterances": outcome.evidence,
              "needs_review": outcome.confidence < spec.review_below}
     quoted = "; ".join(f"{ctx.utterances[i].speaker} [{i}]: {ctx.utterances[i].text}" for i in outcome.evidence)

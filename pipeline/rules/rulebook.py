@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RULEBOOK = Path(__file__).resolve().parent.parent / "rulebooks" / "default.yaml"
 BUNDLED_HARSH_MODEL = DEFAULT_RULEBOOK.parent / "harsh_turns.json"
-"""The harsh-turn model that ``make`` rebuilds (``callqa train-harsh-model``); opt-in via ``model:``."""
+"""The harsh-turn model that ``make`` rebuilds (``callqa train-harsh-model``); the default rulebook names it (``model:``)."""
 LEXICON_PREFIX = "@"
 
 # Phrase-list fields per rule type, with the shortest phrase that gets homophone tolerance.
@@ -36,14 +36,14 @@ _PHRASE_FIELDS: dict[str, dict[str, int]] = {
     "required_phrases": {},  # `require` groups are handled separately (_PASS)
     "phrases": {"phrases": _FIRE, "exceptions": _PASS},
     "negation": {"forbidden": _FIRE, "refusal": _FIRE, "polite": _PASS, "softeners": _PASS,
-                 "alternatives": _PASS, "reasons": _PASS},
+                 "alternatives": _PASS, "reasons": _PASS, "model_exempt": _PASS},
     "response": {"trigger": _FIRE, "trigger_exceptions": _PASS, "respond": _PASS, "respond_exceptions": _PASS},
     "hold": {"hold_phrases": _PASS, "thanks": _PASS},
     "overlap": {"backchannels": _PASS},
     "silence": {"announced_by": _PASS},
     "speech_rate": {},
     "order": {"first": _PASS, "disclose": _FIRE},
-    "resolution": {"commitment_actions": _PASS, "deadlines": _PASS, "tickets": _PASS,
+    "resolution": {"commitment_actions": _PASS, "deadlines": _PASS, "tickets": _PASS, "concrete_cues": _PASS,
                    "unresolved_cues": _FIRE, "unresolved_exceptions": _PASS, "agent_unresolved_cues": _FIRE,
                    "completion_cues": _FIRE},
 }
@@ -303,15 +303,26 @@ def _rule_with_model(rule: Rule, model_path: Path, threshold: float | None) -> R
     return replace(rule, model=model if threshold is None else replace(model, threshold=threshold))
 
 
-def with_turn_model(rulebook: Rulebook, rule_id: str, model_path: Path, *, threshold: float | None = None) -> Rulebook:
-    """The rulebook with ``model:`` set on one rule (what the YAML setting does), for comparisons."""
+def _rule_taking_a_model(rulebook: Rulebook, rule_id: str) -> Rule:
     rule = rulebook.rules.get(rule_id)
     if rule is None or not hasattr(rule.spec, "model"):
         raise RulebookError(f"{rulebook.path or 'rulebook'}: no rule {rule_id!r} that takes a model; fix: name a "
                             f"negation rule such as 'harsh_negation'")
-    rule = _rule_with_model(rule, Path(model_path), threshold)
+    return rule
+
+
+def with_turn_model(rulebook: Rulebook, rule_id: str, model_path: Path, *, threshold: float | None = None) -> Rulebook:
+    """The rulebook with ``model:`` set on one rule (what the YAML setting does), for comparisons."""
+    rule = _rule_with_model(_rule_taking_a_model(rulebook, rule_id), Path(model_path), threshold)
     digest = hashlib.sha256((rulebook.sha256 + Path(model_path).read_text(encoding="utf-8")).encode()).hexdigest()
     return replace(rulebook, rules={**rulebook.rules, rule_id: rule}, sha256=digest)
+
+
+def without_turn_model(rulebook: Rulebook, rule_id: str) -> Rulebook:
+    """The rulebook with ``model: null`` on one rule (phrases and acts only), for comparisons."""
+    rule = _rule_taking_a_model(rulebook, rule_id)
+    digest = hashlib.sha256((rulebook.sha256 + f"without model on {rule_id}").encode()).hexdigest()
+    return replace(rulebook, rules={**rulebook.rules, rule_id: replace(rule, model=None)}, sha256=digest)
 
 
 _ACT_FIELDS = ("trigger_acts", "respond_acts", "reaction_exempt_acts", "reaction_to_acts", "announce_acts", "return_acts", "refusal_acts", "excuse_acts", "model_exempt_acts",

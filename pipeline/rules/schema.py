@@ -130,6 +130,11 @@ class NegationRule(_RuleBase):
     model: str | None = Field(None, description="Turn model file (next to the rulebook) that also flags harsh "
                                                 "utterances worded without any listed phrase; null: phrases only.")
     model_threshold: float | None = Field(None, ge=0, le=1, description="Override the model's own threshold.")
+    model_min_chars: int = Field(8, ge=0, description="Shortest utterance (compact characters) the model judges: "
+                                                   "a few characters (是的你呢, 什么键盘呢) carry too little wording "
+                                                   "to tell curt from rude; the phrase rules still read them.")
+    model_exempt: PhraseList = Field([], description="Phrases after which the model stays silent (the phrase "
+                                                     "rules still judge the utterance).")
     model_exempt_acts: list[str] = Field([], description="Acts (commitment_follow_up, thanks) after which the model "
                                                           "stays silent: n-grams of a promise (我们再打过来) look "
                                                           "like a brush-off (您再打过来).")
@@ -186,7 +191,8 @@ class HoldRule(_RuleBase):
     hold_phrases: PhraseList = []
     announce_acts: list[str] = []
     return_acts: list[str] = []
-    min_hold_s: float = Field(0.0, ge=0, description="Shortest announced hold (announce act to return act).")
+    min_hold_s: float = Field(0.0, ge=0, description="Shortest announced hold (announce act to return act) on a "
+                                                     "timed call; text dialogues count any announced hold.")
     unmarked_return_min_s: float | None = Field(None, ge=0, description="After an announce, the speaker's next "
                                                       "utterance this much later is a return even without a return "
                                                       "act (查到了); None: only return acts end an announced hold.")
@@ -259,6 +265,9 @@ class ResolutionRule(_RuleBase):
     commitment_actions: PhraseList = Field(min_length=1)
     deadlines: PhraseList = Field(min_length=1)
     tickets: PhraseList = []
+    concrete_cues: PhraseList = Field([], description="What makes a promise concrete besides deadlines and tickets "
+                                                      "(a reference number, a day, an hour). Empty: every "
+                                                      "commitment counts as concrete.")
     unresolved_cues: PhraseList = Field(min_length=1)
     unresolved_exceptions: PhraseList = []
     agent_unresolved_cues: PhraseList = []

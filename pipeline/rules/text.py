@@ -31,10 +31,13 @@ with warnings.catch_warnings():
 from pypinyin import Style, lazy_pinyin
 
 from pipeline.normalize import compact_text
+from pipeline.regex_prefilter import RegexIndex
 
 logger = logging.getLogger(__name__)
 
 REGEX_PREFIX = "re:"
+INDEXED_MIN_REGEXES = 8
+"""A phrase set with this many regexes searches only those its text may match (pipeline.regex_prefilter)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ class PhraseSet:
     _exact: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
     _sound: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
     _sound_source: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _index: RegexIndex | None = field(default=None, repr=False, compare=False)
+    """The regexes by the characters every match must contain, for sets of many regexes."""
 
     @classmethod
     def build(cls, name: str, items: Iterable[str], *, homophones: bool = False,
@@ -176,7 +181,8 @@ class PhraseSet:
                 sound.make_automaton()
         return cls(name=name, phrases=tuple(phrases), patterns=tuple(patterns), homophones=homophones,
                    min_homophone_chars=min_homophone_chars, _exact=exact, _sound=sound,
-                   _sound_source=sound_source)
+                   _sound_source=sound_source,
+                   _index=RegexIndex(patterns) if len(patterns) >= INDEXED_MIN_REGEXES else None)
 
     def __bool__(self) -> bool:
         return bool(self.phrases or self.patterns)
@@ -188,7 +194,7 @@ class PhraseSet:
         if self._exact is not None and text:
             for end, phrase in self._exact.iter(text):
                 hits.append(Hit(end - len(phrase) + 1, end + 1, phrase))
-        for pattern in self.patterns:  # one by one: each keeps the scanner's literal-prefix skip
+        for pattern in self._candidates(text):  # one by one: each keeps the scanner's literal-prefix skip
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     hits.append(Hit(m.start(), m.end(), REGEX_PREFIX + pattern.pattern))
@@ -207,7 +213,7 @@ class PhraseSet:
         if self._exact is not None and text:
             for end, phrase in self._exact.iter(text):
                 return Hit(end - len(phrase) + 1, end + 1, phrase)
-        for pattern in self.patterns:
+        for pattern in self._candidates(text):
             m = pattern.search(text)
             if m and m.end() > m.start():
                 return Hit(m.start(), m.end(), REGEX_PREFIX + pattern.pattern)
@@ -217,6 +223,13 @@ class PhraseSet:
                 if _plausible_mishearing(text[start:end + 1], phrase):
                     return Hit(start, end + 1, phrase, homophone=True)
         return None
+
+
+    def _candidates(self, text: str) -> tuple[re.Pattern[str], ...] | list[re.Pattern[str]]:
+        """The regexes that may match ``text``, in list order (all of them for a short list)."""
+        if self._index is None:
+            return self.patterns
+        return [self.patterns[j] for j in self._index.candidates(text)]
 
 
 def _plausible_mishearing(heard: str, phrase: str) -> bool:

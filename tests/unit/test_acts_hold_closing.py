@@ -242,13 +242,45 @@ def test_short_hold_answered_with_thanks_passes(book, announce, back):
     assert qa.checks["hold_thanks_missing"] == "pass"
 
 
+def test_announced_and_answered_after_an_ordinary_turn_gap_is_no_hold(book):
+    """On a timed call the customer must have waited at all (min_hold_s): 您稍等一下 then the answer at once."""
+    qa = assess(call(GREET, (C, "我想问一下。"), (A, "嗯，您稍等一下哈。", 0.5), (A, "看到了，您买的是大号。"), (C, "哦。"), BYE),
+                book)
+    assert qa.checks["hold_thanks_missing"] == "not_applicable"
+
+
+def test_a_customer_reply_then_the_answer_at_once_is_no_hold(book):
+    """好，你查 fills the gap: the customer never waited in silence."""
+    qa = assess(call(GREET, (C, "我这个月怎么多扣了六块？"), (A, "我帮您查一下。", 0.5), (C, "好，你查。", 0.5),
+                     (A, "查到了，是三月份开通的彩铃。"), (C, "哦。"), BYE), book)
+    assert qa.checks["hold_thanks_missing"] == "not_applicable"
+
+
+def test_in_a_chat_any_announced_hold_counts(book):
+    """Text dialogues carry no times, so min_hold_s does not apply there."""
+    transcript = dialogue_transcript({"dialog_id": "chat-hold", "turns": [
+        {"role": "customer", "text": "我的快递到哪了"},
+        {"role": "agent", "text": "您稍等，我查一下"},
+        {"role": "agent", "text": "查到了，在派送中"},
+        {"role": "customer", "text": "好的"}]}, 0, "chat.jsonl")
+    assert assess(transcript, book).checks["hold_thanks_missing"] == "fail"
+
+
+@pytest.mark.parametrize("text", ["已经退回您的微信了，您看一下。", "短信发过去了，你看一下收到没有。", "已經退回去了，您確認一下。"])
+def test_asking_the_customer_to_look_starts_no_hold(book, text):
+    """The silence is the customer checking, not the agent holding."""
+    qa = assess(call(GREET, (C, "退款到了吗？"), (A, text, 9.0), (C, "嗯，到了。"), BYE), book)
+    assert qa.checks["hold_thanks_missing"] == "not_applicable"
+
+
 def test_agent_going_on_at_once_is_no_hold(book):
     qa = assess(call(GREET, (C, "我想问一下。"), (A, "我看一下。", 1.0), (A, "您是上个月办的吧？"), (C, "对。"), BYE), book)
     assert qa.checks["hold_thanks_missing"] == "not_applicable"
 
 
 @pytest.mark.parametrize("back", ["您耐心等待哦，这款现在缺货。", "请您耐心等待一下，这款还没到货。", "需要让您等待几天。",
-                                  "您再等我一下，还在查，谢谢。", "麻烦您等一下，系统还在加载。"])
+                                  "您再等我一下，还在查，谢谢。", "麻烦您等一下，系统还在加载。", "麻烦您稍等，还在查。",
+                                  "麻烦您再等等，系统还在转。", "麻煩您等我一下，快出來了。"])
 def test_asking_to_wait_is_no_thanks_for_the_wait(book, back):
     qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 9.0), (A, back), (C, "好吧。"), BYE), book)
     assert qa.checks["hold_thanks_missing"] == "fail"
@@ -257,7 +289,14 @@ def test_asking_to_wait_is_no_thanks_for_the_wait(book, back):
 @pytest.mark.parametrize("back", ["感谢您的耐心等待，这款现在缺货。", "谢谢您耐心等候，已经发货了。",
                                   "不好意思让您等待这么久，已经发货了。", "感謝您的耐心等候，已經發貨了。",
                                   "谢谢您等着，仓库说明天发。", "谢谢等候，已经发货了。", "多謝你等我，已經發貨了。",
-                                  "麻烦您等了半天，已经发货了。", "劳您久等，仓库今天发。", "辛苦您等这么久，已经发货了。"])
+                                  "麻烦您等了半天，已经发货了。", "劳您久等，仓库今天发。", "辛苦您等这么久，已经发货了。",
+                                  # the wait named in other words, and thanks or regret anywhere in the turn
+                                  "久等久等，您的退款已经原路退回了。", "让您干等这么半天，真过意不去，查到了。",
+                                  "谢您肯等，系统刚刷新出来。", "麻烦晒你等咗咁耐，張單已經補發咗。", "多亏您耐着性子等，单子找到了。",
+                                  "劳烦您在电话那头候着了，记录调出来了。", "这一阵让您干等，辛苦您了，结果出来了。",
+                                  "谢了啊，卡已经解冻了。", "您一直没挂电话，真是感激，查清楚了。", "耽搁您这么大一会儿，单子已经改好了。",
+                                  "讓您久等久等，包裹在台中轉運站。", "多亏您没挂，一直陪我查记录，查到了。",
+                                  "等这一小会儿，难为您了，结果出来了。"])
 def test_thanks_for_the_wait(book, back):
     qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 9.0), (A, back), (C, "好吧。"), BYE), book)
     assert qa.checks["hold_thanks_missing"] == "pass"

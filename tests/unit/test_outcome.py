@@ -50,6 +50,9 @@ RESOLVED = [
     [(C, "我的密码忘了"), (A, "我这边给您重置一下 您稍等"), (A, "已经重置好了 新密码短信发到您手机上了"),
      (C, "收到了 可以登录了 谢谢")],
     [(C, "我想开通来电显示"), (A, "好的已经给您开通成功了 下个月一号开始收费"), (C, "好的谢谢")],
+    # what to do if it happens again commits nothing now
+    [(C, "热水器显示E3。"), (A, "您把燃气阀打开再试试。"), (C, "好了，出热水了。"),
+     (A, "以后要是还出E3，再打给我们安排师傅。"), (C, "好的，谢谢。")],
     # satisfied, then a side remark that reads as a refusal
     [(C, "怎么改密码？"), (A, "在APP设置里就可以改。"), (C, "好的，明白了。"), (A, "其他的我这边就不清楚了。"), (C, "行，谢谢。")],
 ]
@@ -112,3 +115,18 @@ def test_eval_reports_review_count_and_accuracy_on_the_rest(book):
 def test_customer_leaving_angry_is_unresolved_for_review(book):
     qa = assess(call(GREET, (C, "我的宽带怎么又断了？"), (A, "这边看线路是正常的。"), (C, "你们这服务也太差了吧。"), BYE), book)
     assert qa.resolution == "unresolved" and qa.resolution_needs_review, qa.resolution_evidence
+
+
+@pytest.mark.parametrize("promise", ["有消息我们会通知您的。", "这个我们会尽快跟进。", "有結果了會聯繫您的。"])
+def test_a_vague_promise_the_customer_resigns_to_waiting_on_is_unresolved(book, promise):
+    """No time and no ticket, and the customer only resigns to waiting: nothing concrete was committed."""
+    qa = assess(call(GREET, (C, "我的退款两个礼拜了还没到。"), (A, promise), (C, "什么时候有消息？"),
+                     (A, "这个说不准。"), (C, "那好吧，那我就再等等吧。"), BYE), book)
+    assert qa.resolution == "unresolved", qa.resolution_evidence
+
+
+@pytest.mark.parametrize("promise", ["明天下午五点前给您回电。", "给您登记了工单，单号是 AB3021，有消息通知您。",
+                                     "周六上午九点到十二点师傅上门。"])
+def test_a_promise_with_a_time_or_a_ticket_stays_follow_up_when_the_customer_waits(book, promise):
+    qa = assess(call(GREET, (C, "我的退款两个礼拜了还没到。"), (A, promise), (C, "那好吧，那我就再等等吧。"), BYE), book)
+    assert qa.resolution == "follow_up", qa.resolution_evidence

@@ -1,5 +1,5 @@
-"""The opt-in harsh-turn model: scoring matches scikit-learn, bad files say how to fix them, the
-bundled file is what `make` rebuilds, and enabling it catches harsh wording no phrase lists.
+"""The harsh-turn model: scoring matches scikit-learn, bad files say how to fix them, the bundled
+file is what `make` rebuilds, and it catches harsh wording no phrase lists (on by default).
 
 Sentences are written for these tests (not in the training data under tests/data).
 """
@@ -43,10 +43,18 @@ def harsh_patterns(rulebook, text: str) -> list[str]:
     return [f.pattern for f in match(call, rulebook) if f.rule_id == "harsh_negation"]
 
 
+BUNDLED_SETTING = "    model: harsh_turns.json"
+
+
+def phrases_only_rulebook():
+    text = DEFAULT_RULEBOOK.read_text(encoding="utf-8")
+    assert BUNDLED_SETTING in text
+    return parse_rulebook(text.replace(BUNDLED_SETTING, "    model: null", 1), path=DEFAULT_RULEBOOK)
+
+
 @pytest.fixture(scope="module")
 def rulebooks():
-    base = load_rulebook()
-    return base, with_turn_model(base, "harsh_negation", BUNDLED_HARSH_MODEL)
+    return phrases_only_rulebook(), load_rulebook()
 
 
 def test_scoring_reproduces_scikit_learn(tmp_path):
@@ -92,20 +100,35 @@ def test_model_leaves_courteous_turns_alone(rulebooks, text):
     assert harsh_patterns(rulebooks[1], text) == []
 
 
-def test_model_is_off_in_the_bundled_rulebook(rulebooks):
-    assert rulebooks[0].rules["harsh_negation"].model is None
-    assert rulebooks[1].sha256 != rulebooks[0].sha256  # reports say which variant scored a call
+def test_model_is_on_in_the_bundled_rulebook(rulebooks):
+    phrases_only, bundled = rulebooks
+    assert phrases_only.rules["harsh_negation"].model is None
+    assert bundled.rules["harsh_negation"].model.threshold == load_turn_model(BUNDLED_HARSH_MODEL).threshold
+    assert bundled.sha256 != phrases_only.sha256  # reports say which variant scored a call
 
 
-def test_rulebook_setting_loads_the_model_next_to_the_rulebook():
-    text = DEFAULT_RULEBOOK.read_text(encoding="utf-8").replace("    model: null", "    model: harsh_turns.json", 1)
-    book = parse_rulebook(text, path=DEFAULT_RULEBOOK)
-    assert book.rules["harsh_negation"].model.threshold == load_turn_model(BUNDLED_HARSH_MODEL).threshold
-    assert harsh_patterns(book, UNLISTED_HARSH[0])
+def test_with_turn_model_sets_the_model_on_a_phrases_only_rulebook(rulebooks):
+    book = with_turn_model(rulebooks[0], "harsh_negation", BUNDLED_HARSH_MODEL, threshold=0.9)
+    assert book.rules["harsh_negation"].model.threshold == 0.9
+    assert harsh_patterns(book, "这种小事也值得打电话？")
+
+
+@pytest.mark.parametrize("text", ["是的你呢。", "什么键盘呢？", "你等着。"])
+def test_model_does_not_judge_a_few_characters(rulebooks, text):
+    # too little wording to tell curt from rude: the phrase rules still read such turns
+    model = rulebooks[1].rules["harsh_negation"]
+    assert len(compact_text(text)) < model.spec.model_min_chars
+    assert not [p for p in harsh_patterns(rulebooks[1], text) if p.startswith("model:")]
+
+
+@pytest.mark.parametrize("text", ["亲亲，这个发票是个人抬头的呢。", "亲，您自己在订单页点一下申请就可以的哦。"])
+def test_model_leaves_the_chat_courtesy_register_to_the_phrase_rules(rulebooks, text):
+    """model_exempt: 亲 addresses mark chat courtesy, the register the model was least trained on."""
+    assert not [p for p in harsh_patterns(rulebooks[1], text) if p.startswith("model:")]
 
 
 def test_missing_model_file_names_rule_line_and_fix():
-    text = DEFAULT_RULEBOOK.read_text(encoding="utf-8").replace("    model: null", "    model: nowhere.json", 1)
+    text = DEFAULT_RULEBOOK.read_text(encoding="utf-8").replace(BUNDLED_SETTING, "    model: nowhere.json", 1)
     with pytest.raises(RulebookError, match=r"harsh_negation.*nowhere\.json.*train-harsh-model"):
         parse_rulebook(text, path=DEFAULT_RULEBOOK)
 
