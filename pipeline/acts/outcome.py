@@ -24,7 +24,7 @@ react to, a customer leaving with a complaint, a weak commitment followed by a r
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pipeline.acts.tagger import Act
@@ -69,15 +69,15 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
                  options: OutcomeOptions = OutcomeOptions(), *, commitments: Sequence[tuple[int, str]] = (),
                  unresolved_cues: Sequence[tuple[int, str]] = (),
                  completions: Sequence[tuple[int, str]] = (),
-                 concrete: Collection[int] | None = None) -> CallOutcome:
+                 concrete: Callable[[int], bool] | None = None) -> CallOutcome:
     """Decide a call's outcome.
 
     ``utterances``: (index, speaker, acts) in time order (the ``alternative_offer`` act already
     leaves out the closing formula 还有什么可以帮您的). ``closing_customer``: indices of the
     customer's closing utterances (their stance counts). ``commitments``, ``unresolved_cues`` and
     ``completions`` (the agent reporting an action done): (index, what) found by the rule's own
-    phrase lists, merged with the acts. ``concrete``: agent utterances that name a time or a ticket;
-    None when unknown (every commitment then counts as concrete).
+    phrase lists, merged with the acts. ``concrete(i)``: whether agent utterance ``i`` names a time or a
+    ticket (asked only of the last commitment); None when unknown (every commitment counts as concrete).
     """
     position = {i: n for n, (i, _, _) in enumerate(utterances)}
     acts_of = {i: acts for i, _, acts in utterances}
@@ -125,7 +125,7 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
             return CallOutcome("resolved", 0.7, (i, j), f"agent [{i}] {what}; done in the call: {speaker_of[j]} [{j}] {how}")
         resigned = [g for g in give_ups if g[0] > p]
         gave_up = [g for g in resigned if g[2].score >= options.give_up_min_score or g[2].evidence.startswith(WAIT_EVIDENCE)]
-        if gave_up and concrete is not None and i not in concrete and i not in phrase_commits:
+        if gave_up and concrete is not None and i not in phrase_commits and not concrete(i):
             _, g, give_up = gave_up[-1]
             return CallOutcome("unresolved", 0.7, (i, g), f"agent [{i}] {what}, with no time or ticket; "
                                                           f"customer [{g}] {give_up.evidence}")

@@ -626,15 +626,18 @@ def _commitments(rule: Rule, ctx: CallContext) -> list[tuple[int, str]]:
     return out
 
 
-def _concrete(rule: Rule, ctx: CallContext) -> set[int] | None:
-    """Agent utterances that name a time or a ticket (明天下午三点前, 工单, HH52073): what makes a promise
-    concrete. None when the rule lists no ``concrete_cues`` (every commitment then counts)."""
+def _concrete(rule: Rule, ctx: CallContext) -> Callable[[int], bool] | None:
+    """Whether an agent utterance names a time or a ticket (明天下午三点前, 工单, HH52073): what makes a
+    promise concrete. None when the rule lists no ``concrete_cues`` (every commitment then counts)."""
     sets = rule.sets
     if not sets["concrete_cues"]:
         return None
-    return {i for i in ctx.utterances_of("agent")
-            if sets["deadlines"].search(ctx.views[i]) or (sets["tickets"] and sets["tickets"].search(ctx.views[i]))
-            or sets["concrete_cues"].search(ctx.views[i])}
+
+    def names_time_or_ticket(i: int) -> bool:
+        view = ctx.views[i]
+        return bool(sets["deadlines"].search(view) or (sets["tickets"] and sets["tickets"].search(view))
+                    or sets["concrete_cues"].search(view))
+    return names_time_or_ticket
 
 
 def _unresolved_cues(rule: Rule, ctx: CallContext, closing: list[int]) -> list[tuple[int, str]]:
