@@ -20,10 +20,13 @@ HARSH_DATA  := $(wildcard tests/data/realstyle/calls.json tests/data/other_wordi
                  tests/data/other_wording_2/calls.json tests/data/other_wording_3/calls.json \
                  tests/data/other_wording_4/calls.json tests/data/other_wording_7/calls.json \
                  tests/data/other_wording_8/calls.json tests/data/other_wording_9/calls.json \
-                 tests/data/other_wording_10/calls.json \
+                 tests/data/other_wording_10/calls.json tests/data/other_wording_11/calls.json \
+                 tests/data/other_wording_12/calls.json tests/data/other_wording_13/calls.json \
+                 tests/data/other_wording_14/calls.json tests/data/other_wording_15/calls.json \
+                 tests/data/other_wording_16/calls.json \
                  tests/data/harsh_training_extra/*.jsonl)
 
-## The opt-in harsh-turn model, trained from the labelled turns in tests/data (no downloads).
+## The harsh-turn model the default rulebook uses, trained from the labelled turns in tests/data (no downloads).
 $(HARSH_MODEL): $(HARSH_DATA) pipeline/normalize.py pipeline/rules/turn_model.py callqa/cli.py | $(STAMP)
 	$(BIN)/callqa train-harsh-model
 

@@ -224,7 +224,6 @@ class PhraseSet:
                     return Hit(start, end + 1, phrase, homophone=True)
         return None
 
-
     def _candidates(self, text: str) -> tuple[re.Pattern[str], ...] | list[re.Pattern[str]]:
         """The regexes that may match ``text``, in list order (all of them for a short list)."""
         if self._index is None:

@@ -144,3 +144,14 @@ def test_malformed_model_file_says_how_to_fix(tmp_path, content, message):
     with pytest.raises(RulebookError, match=message) as info:
         load_turn_model(path)
     assert str(path) in str(info.value) and "train-harsh-model" in str(info.value)
+
+
+def test_make_rebuilds_the_model_when_any_training_set_changes():
+    """The Makefile's HARSH_DATA names every set the model trains on, so `make` never ships a stale model."""
+    import re
+
+    from callqa.cli import HARSH_TRAINING_SETS
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
+    named = set(re.findall(r"tests/data/([a-z_0-9]+)/calls\.json", makefile))
+    assert named == set(HARSH_TRAINING_SETS)
