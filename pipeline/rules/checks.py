@@ -275,7 +275,7 @@ def check_negation(rule: Rule, ctx: CallContext, user_dict=None) -> Outcome:
             what = {"forbidden": "forbidden service phrase", "refusal": "refusal without a softener or alternative",
                     "model": "worded like a harsh turn (no listed phrase; trained model)"}[kind]
             findings.append(finding(rule, ctx, [i], pattern=pattern, message=f"{what} {pattern!r}"))
-            if spec.finding_act and ctx.act(i, [spec.finding_act]) is None:
+            if spec.finding_act and kind != "model" and ctx.act(i, [spec.finding_act]) is None:
                 ctx.add_act(i, Act(spec.finding_act, 0.8, f"{rule.id}: {pattern}"))
     return Outcome("fail" if findings else "pass", tuple(findings))
 

@@ -140,7 +140,8 @@ class NegationRule(_RuleBase):
                                                           "like a brush-off (您再打过来).")
     finding_act: str | None = Field(None, description="Act each finding adds to its utterance for the rules after "
                                                       "this one (refusal_inability: the call outcome reads a "
-                                                      "brush-off or blame as a refusal nobody followed up).")
+                                                      "brush-off or blame as a refusal nobody followed up); "
+                                                      "not for the model's findings.")
     homophones: bool = True
 
 

@@ -155,3 +155,15 @@ def test_make_rebuilds_the_model_when_any_training_set_changes():
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
     named = set(re.findall(r"tests/data/([a-z_0-9]+)/calls\.json", makefile))
     assert named == set(HARSH_TRAINING_SETS)
+
+
+def test_a_turn_only_the_model_flags_is_no_refusal_for_the_outcome(rulebooks):
+    """Worded like a put-down is not the same as refusing: the call outcome does not read it as an open refusal."""
+    from pipeline.rules import assess
+    from tests.dialogue_factory import A, BYE, C, GREET
+
+    qa = assess(spoken_call(GREET, (C, "我的包裹显示签收了，可我没收到。"), (A, "这种小事也值得打电话？"),
+                            (C, "那你们帮我查一下。"), (A, "已经查到了，放在门卫室，您去取一下就行。"), (C, "好的，拿到了，谢谢。"), BYE,
+                            call_id="t-model-outcome"), rulebooks[1])
+    assert [f.pattern for f in qa.findings if f.rule_id == "harsh_negation" and f.pattern.startswith("model:")]
+    assert qa.resolution == "resolved", qa.resolution_evidence
