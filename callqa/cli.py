@@ -136,7 +136,7 @@ def models(
 HARSH_TRAINING_SETS = ("realstyle", "other_wording", "other_wording_2", "other_wording_3", "other_wording_4",
                        "other_wording_7", "other_wording_8", "other_wording_9", "other_wording_10",
                        "other_wording_11", "other_wording_12", "other_wording_13", "other_wording_14",
-                       "other_wording_15", "other_wording_16")
+                       "other_wording_15", "other_wording_16", "other_wording_18", "other_wording_19")
 HARSH_EXTRA_SENTENCES = "harsh_training_extra"  # *.jsonl: chat-register turns and polite look-alikes
 
 

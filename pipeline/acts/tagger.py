@@ -159,6 +159,8 @@ class ActTagger:
             (act.phrase_score, f"phrase {phrase}", s, e) for s, e, phrase in literal_hits]
         if has_pattern:
             for pattern in act.patterns:
+                if pattern.regex.search(text) is None:  # most fail: a bare search is cheaper than an iterator
+                    continue
                 for m in pattern.regex.finditer(text):
                     if m.end() > m.start():
                         candidates.append((pattern.score, f"{pattern.id}: {m.group(0)}", m.start(), m.end()))

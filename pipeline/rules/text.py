@@ -195,6 +195,8 @@ class PhraseSet:
             for end, phrase in self._exact.iter(text):
                 hits.append(Hit(end - len(phrase) + 1, end + 1, phrase))
         for pattern in self._candidates(text):  # one by one: each keeps the scanner's literal-prefix skip
+            if pattern.search(text) is None:  # most fail: a bare search is cheaper than an iterator
+                continue
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     hits.append(Hit(m.start(), m.end(), REGEX_PREFIX + pattern.pattern))

@@ -87,7 +87,7 @@ def train_turn_model(examples: Iterable[tuple[str, int]], *, name: str, ngram_mi
     C and the n-gram range were chosen by leave-one-set-out cross-validation over the training sets
     (each set scored by a model trained on the others: 1-3 grams, C 16 gave the best F1; 2-4 grams
     lose the 你/您 unigrams and a third of the recall). The 0.75 threshold is the lowest whose
-    left-out precision is at least 0.90 (0.92, recall 0.68 over the sets up to other_wording_16)
+    left-out precision is at least 0.90 (0.92, recall 0.68 over the training sets up to other_wording_19)
     while the model alone scores at most three of the JDDC dev labels' 1,160 agent turns (real
     chat text) above it.
     """

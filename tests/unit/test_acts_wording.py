@@ -192,7 +192,8 @@ PATTERNS: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {
         ["要扣多少？", "收多少钱？"],
     ),
     (A, "apology_empathy", "feeling_named"): (
-        ["扣款那一下心里肯定咯噔一声。", "第一反应肯定是懵的。", "买家催着，您这心里也坐不住。", "孩子等半天，您一定很心疼。", "心裡一定很不踏實。",
+        ["扣款那一下心里肯定咯噔一声。", "第一反应肯定是懵的。", "买家催着，您这心里也坐不住。", "狗狗受罪，您肯定也跟着熬。",
+         "当着客户的面刷不过，确实挺下不来台的。", "孩子等半天，您一定很心疼。", "心裡一定很不踏實。",
          "两头都得操心。", "这种时候确实挺耗人的。"],
         ["您一定要带上身份证。", "肯定不会多收您的。"],
     ),
@@ -200,6 +201,14 @@ PATTERNS: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {
         ["满心期待开箱是这样，太扫兴了。", "真是好闹心。", "真的很傷腦筋。", "半夜停水，可真遭罪。", "新鞋穿一天就开胶，多扫兴啊。",
          "連等三天，真是難熬。", "電話一直打不通，真的很讓人著急。"],
         ["这个太简单了。", "真是好消息。", "您不用多担心，明天就到。", "别多想，我们马上处理。"],
+    ),
+    (A, "apology_empathy", "who_could_bear"): (
+        ["电话一响就心慌，这谁受得了。", "一天二三十个推销电话，谁能扛得住。", "這誰受得了。"],
+        ["这个箱子受得了压吗？", "谁能帮您取件，您报一下名字。"],
+    ),
+    (C, "problem_report", "broke_after_use"): (
+        ["羊毛衫洗了一次缩得跟娃娃衣服似的。", "鞋穿了没几次就开胶了。", "燈用了兩天就不亮了。"],
+        ["洗了一次，挺好的。", "穿了几次了，想再买一双。"],
     ),
     (A, "apology_empathy", "caused_feeling"): (
         ["让您抱着孩子一路提心吊胆的。", "害您白白着急了一上午。", "考试前出这种岔子，家长最着急了。", "讓您一路提心吊膽的。"],
@@ -314,6 +323,8 @@ HARSH = [
     "你再这样嚷我就挂电话了。", "知道了知道了，您说重点。", "行了行了，别念了。", "师傅的油钱谁出？",
     "凭您一句话我就给您退？", "投吧，电话是12345。", "那我还说我是给学校买的呢。", "系统不扣你扣谁？", "没人逼你买。",
     "就您家事最多。", "您当我们是慈善机构呢？", "您当快递员是您家保姆啊？", "您就直说要退钱对吧。", "您當我們是慈善機構呢？",
+    "您说坏了就坏了？", "要不要我把录音放给您听？", "这也要人教？", "这个还要我们帮您找？", "后面的人都得陪您耗着。",
+    "别的家长都没吭声。", "您能不能先把单号找好再打来？", "您自己总得看一下吧。", "您比师傅还懂？", "您这一眼都没核对啊。",
 ]
 NOT_HARSH = [
     "您下次可以提前在App里预约。",                       # advice, no put-down
@@ -378,6 +389,8 @@ NOT_HARSH = [
     "凭您的身份证就可以办。", "投诉的话可以打12315，我也会帮您登记。", "就您说的这个问题，我马上查。",
     "您当时是在门店买的吗？", "超过百分之八十系统无法受理，最多可贷三万。",               # a threshold passed
     "设好了，对方拨号会听到无法接通的提示音。",                                        # what the customer will hear
+    "我查一下能不能单独补发，请稍等。", "您说的情况我记下了，马上处理。", "需要的话我可以把录音调出来给您核对。",
+    "别的问题都没有，就这一项要补。", "这个我们帮您找，您稍等。",
 ]
 
 # A hold return that thanks anywhere in the turn, or only asks for more waiting.
@@ -481,3 +494,14 @@ def test_every_pattern_is_tabled_once():
     table = next(n.value for n in tree.body if isinstance(n, ast.AnnAssign) and getattr(n.target, "id", "") == "PATTERNS")
     keys = [ast.unparse(k) for k in table.keys]
     assert len(keys) == len(set(keys)), sorted({k for k in keys if keys.count(k) > 1})
+
+
+@pytest.mark.parametrize("report, expected", [
+    ("我想把副卡停掉，不是卡坏了，就是平时不怎么用。", "not_applicable"),   # a trouble denied is no report
+    ("我想问一下多大的充电宝能带上飞机。", "not_applicable"),             # 问一下多大 is no sudden change
+    ("我的副卡坏了，一直用不上。", "fail"),
+])
+def test_a_denied_trouble_or_a_plain_question_needs_no_apology(book, report, expected):
+    qa = assess(spoken_call((A, "您好，客服中心，请问有什么可以帮您？"), (C, report), (A, "好的，您报一下号码。"),
+                            (C, "一三九零七五五二一八六。"), (A, "感谢您的来电，再见。"), call_id="t-denied"), book)
+    assert qa.checks["apology_missing"] == expected
