@@ -88,15 +88,15 @@ class ActTagger:
     min_score: float
     _phrases: ahocorasick.Automaton | None = field(default=None, repr=False)
     """Every act's literal phrases: value (act position, phrase)."""
-    _owners: tuple[tuple[int, str, re.Pattern[str]], ...] = field(init=False, repr=False, compare=False)
-    """Every act's regexes in one list: (act position, act speaker, regex)."""
+    _owners: tuple[tuple[int, str, _Pattern], ...] = field(init=False, repr=False, compare=False)
+    """Every act's regexes in one list: (act position, act speaker, pattern)."""
     _index: RegexIndex = field(init=False, repr=False, compare=False)
     """``_owners`` by the characters every match must contain: which regexes may match an utterance."""
 
     def __post_init__(self) -> None:
-        owners = tuple((k, act.speaker, p.regex) for k, act in enumerate(self.acts) for p in act.patterns)
+        owners = tuple((k, act.speaker, p) for k, act in enumerate(self.acts) for p in act.patterns)
         object.__setattr__(self, "_owners", owners)
-        object.__setattr__(self, "_index", RegexIndex([regex for _, _, regex in owners]))
+        object.__setattr__(self, "_index", RegexIndex([p.regex for _, _, p in owners]))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -107,23 +107,22 @@ class ActTagger:
         if not compact:
             return ()
         literal = self._literal_hits(compact)
-        # which acts have a regex that matches: only the regexes whose key characters occur in the text
-        # are searched (a fifth of them), and none of an act's once one of them has matched
-        matched: set[int] = set()
+        # per act, only the regexes whose key characters occur in the text (about a fifth) are searched
+        possible: dict[int, list[_Pattern]] = {}
         owners = self._owners
         for j in self._index.candidates(compact):
-            k, act_speaker, regex = owners[j]
-            if k not in matched and (act_speaker == "any" or act_speaker == speaker) and regex.search(compact):
-                matched.add(k)
+            k, act_speaker, pattern = owners[j]
+            if act_speaker == "any" or act_speaker == speaker:
+                possible.setdefault(k, []).append(pattern)
         out: list[Act] = []
         for k, act in enumerate(self.acts):
             if act.speaker != "any" and speaker != act.speaker:
                 continue
             hits = literal.get(k)
-            has_pattern = k in matched
-            if not hits and not has_pattern:
+            patterns = possible.get(k, ())
+            if not hits and not patterns:
                 continue
-            best = self._best(act, compact, hits or (), has_pattern)
+            best = self._best(act, compact, hits or (), patterns)
             if best is not None and best.score >= self.min_score:
                 out.append(best)
         return tuple(out)
@@ -139,7 +138,7 @@ class ActTagger:
             if act.name == name and (act.speaker == "any" or speaker == act.speaker) and compact:
                 hits = self._literal_hits(compact).get(k, ())
                 return {a.evidence.split(":", 1)[0].split(" ", 1)[0]
-                        for a in self._candidates(act, compact, hits, True)}
+                        for a in self._candidates(act, compact, hits, act.patterns)}
         return set()
 
     def _literal_hits(self, compact: str) -> dict[int, list[tuple[int, int, str]]]:
@@ -152,18 +151,17 @@ class ActTagger:
         return literal
 
     @staticmethod
-    def _candidates(act: _CompiledAct, text: str, literal_hits, has_pattern: bool):
-        """Unmasked hits of ``act`` in ``text``, best score first."""
+    def _candidates(act: _CompiledAct, text: str, literal_hits, patterns):
+        """Unmasked hits of ``act`` in ``text`` (its literal hits and those of ``patterns``), best score first."""
         masks: list[tuple[int, int]] | None = None
         candidates: list[tuple[float, str, int, int]] = [
             (act.phrase_score, f"phrase {phrase}", s, e) for s, e, phrase in literal_hits]
-        if has_pattern:
-            for pattern in act.patterns:
-                if pattern.regex.search(text) is None:  # most fail: a bare search is cheaper than an iterator
-                    continue
-                for m in pattern.regex.finditer(text):
-                    if m.end() > m.start():
-                        candidates.append((pattern.score, f"{pattern.id}: {m.group(0)}", m.start(), m.end()))
+        for pattern in patterns:
+            if pattern.regex.search(text) is None:  # most fail: a bare search is cheaper than an iterator
+                continue
+            for m in pattern.regex.finditer(text):
+                if m.end() > m.start():
+                    candidates.append((pattern.score, f"{pattern.id}: {m.group(0)}", m.start(), m.end()))
         candidates.sort(key=lambda c: -c[0])
         for score, evidence, s, e in candidates:
             if masks is None:
@@ -172,8 +170,8 @@ class ActTagger:
                 yield Act(act.name, score, evidence, s, e)
 
     @staticmethod
-    def _best(act: _CompiledAct, text: str, literal_hits, has_pattern: bool) -> Act | None:
-        return next(ActTagger._candidates(act, text, literal_hits, has_pattern), None)
+    def _best(act: _CompiledAct, text: str, literal_hits, patterns) -> Act | None:
+        return next(ActTagger._candidates(act, text, literal_hits, patterns), None)
 
 
 def _class_alternation(name: str, classes: Mapping[str, list[str]], loc: tuple, depth: int = 0) -> str:
