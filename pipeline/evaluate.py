@@ -410,8 +410,9 @@ def scoring_speed(transcripts: list[Transcript], rulebook: Rulebook, *, min_seco
                   warmup_seconds: float = 1.0) -> float:
     """Transcripts assessed per second on one core (single-threaded), in the steady state.
 
-    Whole passes for ``warmup_seconds`` first: the first second runs up to a fifth slower (caches
-    filling, the CPU clocking up), which is start-up, not the rate of a night's batch.
+    Whole passes for ``warmup_seconds`` first: the first pass loads the tokenizer's dictionary and
+    fills caches (its first half second runs at about a tenth of the rate), which is start-up, not
+    the rate of a night's batch.
     """
     start = time.perf_counter()
     while time.perf_counter() - start < warmup_seconds:
