@@ -132,7 +132,7 @@ def models(
     console.print(f"{name} ready in {target}" + (f" (linked from {link})" if link is not None else ""))
 
 
-# tuning sets only: never the check sets other_wording_5 and _6
+# tuning sets only: never the check sets other_wording_5, _6 and _17
 HARSH_TRAINING_SETS = ("realstyle", "other_wording", "other_wording_2", "other_wording_3", "other_wording_4",
                        "other_wording_7", "other_wording_8", "other_wording_9", "other_wording_10",
                        "other_wording_11", "other_wording_12", "other_wording_13", "other_wording_14",

@@ -1,6 +1,7 @@
 """Transcripts from (speaker, text) turns, for the rule and act tests that need a whole call."""
 from __future__ import annotations
 
+from pipeline.evaluate import dialogue_transcript
 from pipeline.types import CallMeta, Transcript, Utterance
 
 A, C = "agent", "customer"
@@ -21,3 +22,9 @@ def agent_reply_call(reply: str, reaction: str = "哦，好吧。") -> Transcrip
     """A request, the agent's ``reply`` (utterance 2), the customer's ``reaction``, a farewell: for harsh-turn tests."""
     return spoken_call(GREET, (C, "这个能不能帮我处理一下？"), (A, reply), (C, reaction), BYE,
                        call_id="t-reply", agent_id="A01")
+
+
+def chat(dialog_id: str, *turns: tuple[str, str]) -> Transcript:
+    """A text dialogue (chat log, synthetic times) from (speaker, text) turns, read as the JSONL loader reads it."""
+    return dialogue_transcript({"dialog_id": dialog_id, "turns": [{"role": speaker, "text": text} for speaker, text in turns]},
+                               0, "chat.jsonl")

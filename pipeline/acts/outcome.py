@@ -83,7 +83,6 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
     acts_of = {i: acts for i, _, acts in utterances}
     speaker_of = {i: speaker for i, speaker, _ in utterances}
     commits = [(position[i], i, what, 0.9) for i, what in commitments if i in position]
-    phrase_commits = {i for _, i, _, _ in commits}  # found with their time or ticket
     for i, speaker, acts in utterances:
         commit = _act(acts, "commitment_follow_up")
         if speaker == "agent" and commit is not None and commit.score >= options.commitment_min_score:
@@ -125,7 +124,7 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
             return CallOutcome("resolved", 0.7, (i, j), f"agent [{i}] {what}; done in the call: {speaker_of[j]} [{j}] {how}")
         resigned = [g for g in give_ups if g[0] > p]
         gave_up = [g for g in resigned if g[2].score >= options.give_up_min_score or g[2].evidence.startswith(WAIT_EVIDENCE)]
-        if gave_up and concrete is not None and i not in phrase_commits and not concrete(i):
+        if gave_up and concrete is not None and not concrete(i):
             _, g, give_up = gave_up[-1]
             return CallOutcome("unresolved", 0.7, (i, g), f"agent [{i}] {what}, with no time or ticket; "
                                                           f"customer [{g}] {give_up.evidence}")

@@ -192,8 +192,9 @@ class HoldRule(_RuleBase):
     hold_phrases: PhraseList = []
     announce_acts: list[str] = []
     return_acts: list[str] = []
-    min_hold_s: float = Field(0.0, ge=0, description="Shortest announced hold (announce act to return act) on a "
-                                                     "timed call; text dialogues count any announced hold.")
+    min_hold_s: float = Field(0.0, ge=0, description="On a timed call, the silence the customer must have waited "
+                                                     "(the longest gap between the announce and the return) for an "
+                                                     "announced hold to count; text dialogues count any announced hold.")
     unmarked_return_min_s: float | None = Field(None, ge=0, description="After an announce, the speaker's next "
                                                       "utterance this much later is a return even without a return "
                                                       "act (查到了); None: only return acts end an announced hold.")

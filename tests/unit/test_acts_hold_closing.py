@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import RulebookError
-from pipeline.evaluate import dialogue_transcript
 from pipeline.rules import DEFAULT_RULEBOOK, assess, parse_rulebook
-from tests.dialogue_factory import A, BYE, C, GREET, spoken_call
+from tests.dialogue_factory import A, BYE, C, GREET, chat, spoken_call
 
 
 def call(*turns):
@@ -173,10 +172,7 @@ def test_closing_again_after_the_new_question_passes(book):
 
 
 def test_chat_ending_on_an_unanswered_question_fails(book):
-    transcript = dialogue_transcript({"dialog_id": "chat-bye", "turns": [
-        {"role": "customer", "text": "发票开了吗"},
-        {"role": "agent", "text": "已经开好了，请问还有其他可以帮您的吗"},
-        {"role": "customer", "text": "那纸质的什么时候寄"}]}, 0, "chat.jsonl")
+    transcript = chat("chat-bye", (C, "发票开了吗"), (A, "已经开好了，请问还有其他可以帮您的吗"), (C, "那纸质的什么时候寄"))
     assert assess(transcript, book).checks["farewell_missing"] == "fail"
 
 
@@ -258,11 +254,7 @@ def test_a_customer_reply_then_the_answer_at_once_is_no_hold(book):
 
 def test_in_a_chat_any_announced_hold_counts(book):
     """Text dialogues carry no times, so min_hold_s does not apply there."""
-    transcript = dialogue_transcript({"dialog_id": "chat-hold", "turns": [
-        {"role": "customer", "text": "我的快递到哪了"},
-        {"role": "agent", "text": "您稍等，我查一下"},
-        {"role": "agent", "text": "查到了，在派送中"},
-        {"role": "customer", "text": "好的"}]}, 0, "chat.jsonl")
+    transcript = chat("chat-hold", (C, "我的快递到哪了"), (A, "您稍等，我查一下"), (A, "查到了，在派送中"), (C, "好的"))
     assert assess(transcript, book).checks["hold_thanks_missing"] == "fail"
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import RulebookError
-from pipeline.evaluate import dialogue_transcript
 from pipeline.rules import DEFAULT_RULEBOOK, assess, load_rulebook, parse_rulebook
 from pipeline.types import CallMeta, Transcript, Utterance
-from tests.dialogue_factory import A, BYE, C, GREET, spoken_call
+from tests.dialogue_factory import A, BYE, C, GREET, chat, spoken_call
 
 
 def call(*turns, gap_s: float = 0.5) -> Transcript:
@@ -47,10 +46,7 @@ def test_lookup_after_customer_gives_details_is_no_hold(book):
 
 def test_chat_message_that_announces_and_answers_is_a_hold():
     book = load_rulebook()
-    transcript = dialogue_transcript({"dialog_id": "chat-1", "turns": [
-        {"role": "customer", "text": "我的快递到哪了"},
-        {"role": "agent", "text": "请您稍等，正在为您查询~ 您的订单预计明天送达"},
-        {"role": "customer", "text": "好的"}]}, 0, "chat.jsonl")
+    transcript = chat("chat-1", (C, "我的快递到哪了"), (A, "请您稍等，正在为您查询~ 您的订单预计明天送达"), (C, "好的"))
     assert assess(transcript, book).checks["hold_thanks_missing"] == "fail"
 
 
