@@ -466,12 +466,16 @@ def _announced_returns(rule: Rule, ctx: CallContext) -> list[tuple[int, int]]:
         pending = i if announce is not None else None
         if announce is not None and text_only:
             # a chat message that announces a look-up and then gives its result: the wait was before sending
-            hits = rule.sets["hold_phrases"].find_all(ctx.views[i]) if rule.sets["hold_phrases"] else []
-            end = max([announce.end] + [h.end for h in hits])
-            if len(ctx.views[i].compact) - end >= spec.inline_return_chars:
+            if len(ctx.views[i].compact) - _announce_end(rule, ctx, i, announce) >= spec.inline_return_chars:
                 pairs.append((i, i))
                 pending = None
     return pairs
+
+
+def _announce_end(rule: Rule, ctx: CallContext, i: int, announce: Act) -> int:
+    """Where the announce of utterance ``i`` ends (the act and any hold phrase): what follows is the return."""
+    hits = rule.sets["hold_phrases"].find_all(ctx.views[i]) if rule.sets["hold_phrases"] else []
+    return max([announce.end] + [h.end for h in hits])
 
 
 def _untimed(ctx: CallContext) -> bool:
@@ -497,6 +501,10 @@ def check_hold(rule: Rule, ctx: CallContext) -> Outcome:
         if back is not None:  # announced hold: the returning utterance and the rest of its turn
             turn = ctx.turns[ctx.turn_of_utterance(back)]
             back_views = [ctx.views[i] for i in turn.indices[turn.indices.index(back):]]
+            if back == before:  # announced and answered in one message: the thanks must come after the announce
+                announce = ctx.act(back, rule.spec.announce_acts)
+                rest = back_views[0].compact[_announce_end(rule, ctx, back, announce):] if announce else back_views[0].compact
+                back_views[0] = TextView(rest, rest)
             answer = next((h for v in back_views if (h := rule.sets["thanks"].search(v))), None)
             anchor = [back]
         else:

@@ -292,3 +292,17 @@ def test_asking_to_wait_is_no_thanks_for_the_wait(book, back):
 def test_thanks_for_the_wait(book, back):
     qa = assess(call(GREET, (C, "我的手机什么时候发货？"), (A, "请稍等。", 9.0), (A, back), (C, "好吧。"), BYE), book)
     assert qa.checks["hold_thanks_missing"] == "pass"
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("帮您查看一下，稍等哦~ 很抱歉给您添麻烦了，这边查到了您的邮箱关联的号码", "pass"),     # thanks after the announce
+    ("感谢您的支持~帮您查看一下，稍等哦，这边查到了您的邮箱关联的号码", "fail"),             # thanks before it: not for the wait
+    ("请您稍等一下 亲亲 抱歉的呢 目前是已经在配送状态是无法添加的呢", "fail"),             # an apology for a refusal
+])
+def test_a_chat_message_that_announces_and_answers_is_thanked_after_the_announce(book, message, expected):
+    transcript = chat("chat-inline", (C, "我的邮箱怎么注销"), (A, message), (C, "好的"))
+    assert assess(transcript, book).checks["hold_thanks_missing"] == expected
+
+
+def test_an_offer_for_after_the_customer_acts_announces_no_hold(book):
+    assert "hold_announce" not in acts_of(book, A, "您下单后我们也可以给您确认下订单状态哦")
