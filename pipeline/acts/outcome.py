@@ -9,8 +9,8 @@ Read in time order, the call's story decides:
    (已经帮您申请成功了) or the customer reports the result (到账了, 能用了): then it was resolved in the call.
    A vague promise (有消息会通知您, 会尽快跟进: no time and no ticket) the customer gives up on or only
    resigns to waiting for (那我就再等等吧) commits nothing: the issue is left ``unresolved``;
-3. otherwise an agent refusal or inability nobody followed with an alternative or a commitment
-   leaves it ``unresolved``: surely when the customer reacts resigned (好吧 / 晕) and less surely
+3. otherwise an agent refusal or inability nobody followed with an alternative, a commitment or the
+   action done after all (八块钱原路退给您了) leaves it ``unresolved``: surely when the customer reacts resigned (好吧 / 晕) and less surely
    (``needs_review`` below the threshold) when the customer only acknowledges (好的 / 谢谢) or says
    nothing telling. Only real satisfaction (明白了, 那就好, 能用了) after the refusal resolves it;
 4. otherwise a customer whose last words complain, with nothing helpful after, leaves it
@@ -33,8 +33,10 @@ COMPLAINT_MIN_SCORE = 0.85
 """A complaint this sure as the customer's last words, unanswered, leaves the call unresolved (for review)."""
 DONE_EVIDENCE = ("done", "works_now", "arrived")
 """Satisfaction patterns that report the result (到账了, 能用了; not 明白了 or 那就好): after a commitment it was kept in the call."""
-WAIT_EVIDENCE = ("resigned_wait",)
-"""Give-up patterns of a customer resigned to waiting (那我就再等等吧): after a vague promise, no follow-up."""
+UNDERSTOOD_EVIDENCE = ("understood",)
+"""Satisfaction patterns that only acknowledge (知道了, 明白了): after a give-up they take nothing back."""
+WAIT_EVIDENCE = ("resigned_wait", "resigned_sigh")
+"""Give-up patterns of a customer resigned to waiting (那我就再等等吧, 唉 行吧): after a vague promise, no follow-up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +108,10 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
     cues += [(p, i, a.evidence, a.score) for p, i, a in give_ups if a.score >= options.give_up_min_score]
     real = [s for s in satisfied if s[2].score >= options.satisfaction_min_score]
     last_happy = max((p for p, _, _ in real), default=-1)
+    # a 知道了 after giving up acknowledges the agent's last words; it takes nothing back
+    last_content = max((p for p, _, a in real if not a.evidence.startswith(UNDERSTOOD_EVIDENCE)), default=-1)
     # 1. the customer gives up (or says it is not solved) after the last commitment
-    stated = [c for c in cues if c[0] > after_commit and c[0] >= last_happy]
+    stated = [c for c in cues if c[0] > after_commit and c[0] >= last_content]
     if stated:
         p, i, what, score = max(stated)
         return CallOutcome("unresolved", round(score, 3), (i,), f"{speaker_of[i]} [{i}] {what}")
@@ -135,6 +139,8 @@ def call_outcome(utterances: Sequence[tuple[int, str, Sequence[Act]]], closing_c
         return CallOutcome("follow_up", round(confidence, 3), (i,), f"agent [{i}] {what}")
     # 3. a refusal nobody followed with an alternative or a commitment
     open_refusal = _open_refusal(utterances, options)
+    if open_refusal is not None and any(position.get(j, -1) > position[open_refusal[0]] for j, _ in completions):
+        open_refusal = None  # refused first, then done after all (八块钱原路退给您了)
     if open_refusal is not None:
         r, refusal = open_refusal
         weak = [g for g in give_ups if g[0] > position[r]]

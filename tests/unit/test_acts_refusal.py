@@ -73,6 +73,7 @@ PATTERNS: dict[tuple[str, str], tuple[list[str], list[str]]] = {
 
 # agent sentences that are no refusal at all (the act must not be there)
 NO_REFUSAL = [
+    "好的，那就不用约师傅了。还有别的事吗？没有的话再见。",   # closing, nothing refused
     "这边现在登录不了是吗？",             # restating the customer's trouble as a question
     "您那边是不是上不了网？",
     "可以的，这个没有影响的。",           # reassurance

@@ -130,3 +130,49 @@ def test_a_vague_promise_the_customer_resigns_to_waiting_on_is_unresolved(book, 
 def test_a_promise_with_a_time_or_a_ticket_stays_follow_up_when_the_customer_waits(book, promise):
     qa = assess(call(GREET, (C, "我的退款两个礼拜了还没到。"), (A, promise), (C, "那好吧，那我就再等等吧。"), BYE), book)
     assert qa.resolution == "follow_up", qa.resolution_evidence
+
+
+@pytest.mark.parametrize("gives_up", ["算了，这空调我退了，找别家装。", "算了，我自己去修。", "唉，算了，我不指望了。"])
+def test_an_acknowledgement_after_giving_up_takes_nothing_back(book, gives_up):
+    """知道了 after 算了 only acknowledges the agent's last words: the customer still gave up."""
+    qa = assess(call(GREET, (C, "师傅装完空调要收三百，说明书上写着免费。"), (A, "收费是网点定的，我这边改不了。"),
+                     (C, gives_up), (A, "退机的话在App上申请就行。"), (C, "知道了。"), BYE), book)
+    assert qa.resolution == "unresolved", qa.resolution_evidence
+
+
+@pytest.mark.parametrize("reply", ["唉，行吧。", "唉 好吧 那我们自己先凑合"])
+def test_a_sighed_ok_after_a_vague_promise_is_unresolved(book, reply):
+    qa = assess(call(GREET, (C, "小区路灯坏了一个月了。"), (A, "我给您反映一下，会尽快安排。"), (C, reply), BYE), book)
+    assert qa.resolution == "unresolved", qa.resolution_evidence
+
+
+def test_a_sighed_ok_after_a_ticket_and_a_time_stays_follow_up(book):
+    qa = assess(call(GREET, (C, "小区路灯坏了一个月了。"), (A, "给您登记了工单 LD2041，明天下午五点前师傅上门。"),
+                     (C, "唉，行吧。"), BYE), book)
+    assert qa.resolution == "follow_up", qa.resolution_evidence
+
+
+def test_next_time_elsewhere_after_a_concrete_follow_up_stays_follow_up(book):
+    qa = assess(call(GREET, (C, "加油返现一分钱没返。"), (A, "给您提了补录申请，编号 XF6612，五个工作日内审核完。"),
+                     (C, "行吧，五个工作日，我到时候看。下回我换个站加得了。"), BYE), book)
+    assert qa.resolution == "follow_up", qa.resolution_evidence
+
+
+def test_a_refusal_the_agent_then_carries_out_is_resolved(book):
+    """这钱不给 first, then the agent looks again and refunds it in the call: nothing is left open."""
+    qa = assess(call(GREET, (C, "司机没到就点了乘客未到，扣了我八块钱。"), (A, "这钱不给。"), (C, "你都还没查就不给？"),
+                     (A, "我看一下，司机确实没到上车点，八块钱原路退给您了。"), (C, "行吧行吧。"), BYE), book)
+    assert qa.resolution == "resolved", qa.resolution_evidence
+
+
+def test_a_booked_visit_stays_follow_up(book):
+    """已经给您约好了 books the follow-up; it does not report the issue done."""
+    qa = assess(call(GREET, (C, "新买的空调想约个安装。"), (A, "可以约本周六上午九点到十一点，师傅出发前会电话联系您。"),
+                     (C, "周六上午可以。"), (A, "已经给您约好了，周六上午九点到十一点。"), (C, "好，谢谢你。"), BYE), book)
+    assert qa.resolution == "follow_up", qa.resolution_evidence
+
+
+def test_an_invitation_to_book_later_is_no_commitment(book):
+    qa = assess(call(GREET, (C, "刀能寄到成都吗？"), (A, "管制刀具不能寄，您可以问问比赛方能不能现场租。"),
+                     (C, "算了，我再问问比赛那边能不能帮忙，谢谢你啊。"), (A, "不客气，那几把短的要寄，随时约我们上门。再见。"), BYE), book)
+    assert qa.resolution == "unresolved", qa.resolution_evidence
