@@ -24,7 +24,10 @@ HARSH_DATA  := $(wildcard tests/data/realstyle/calls.json tests/data/other_wordi
                  tests/data/other_wording_12/calls.json tests/data/other_wording_13/calls.json \
                  tests/data/other_wording_14/calls.json tests/data/other_wording_15/calls.json \
                  tests/data/other_wording_16/calls.json tests/data/other_wording_18/calls.json \
-                 tests/data/other_wording_19/calls.json \
+                 tests/data/other_wording_19/calls.json tests/data/other_wording_20/calls.json \
+                 tests/data/other_wording_21/calls.json tests/data/other_wording_22/calls.json \
+                 tests/data/other_wording_23/calls.json tests/data/other_wording_25/calls.json \
+                 tests/data/other_wording_26/calls.json tests/data/other_wording_27/calls.json \
                  tests/data/harsh_training_extra/*.jsonl)
 
 ## The harsh-turn model the default rulebook uses, trained from the labelled turns in tests/data (no downloads).

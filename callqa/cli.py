@@ -132,11 +132,13 @@ def models(
     console.print(f"{name} ready in {target}" + (f" (linked from {link})" if link is not None else ""))
 
 
-# tuning sets only: never the check sets other_wording_5, _6 and _17
+# tuning sets only: never the check sets (callqa.bench.real_dev.CHECK_SET_NAMES; a test keeps them apart)
 HARSH_TRAINING_SETS = ("realstyle", "other_wording", "other_wording_2", "other_wording_3", "other_wording_4",
                        "other_wording_7", "other_wording_8", "other_wording_9", "other_wording_10",
                        "other_wording_11", "other_wording_12", "other_wording_13", "other_wording_14",
-                       "other_wording_15", "other_wording_16", "other_wording_18", "other_wording_19")
+                       "other_wording_15", "other_wording_16", "other_wording_18", "other_wording_19",
+                       "other_wording_20", "other_wording_21", "other_wording_22", "other_wording_23",
+                       "other_wording_25", "other_wording_26", "other_wording_27")
 HARSH_EXTRA_SENTENCES = "harsh_training_extra"  # *.jsonl: chat-register turns and polite look-alikes
 
 

@@ -157,6 +157,14 @@ def test_make_rebuilds_the_model_when_any_training_set_changes():
     assert named == set(HARSH_TRAINING_SETS)
 
 
+def test_the_model_never_trains_on_a_check_set():
+    """Check sets measure generalisation: a model trained on one would make its numbers meaningless."""
+    from callqa.bench.real_dev import CHECK_SET_NAMES
+    from callqa.cli import HARSH_TRAINING_SETS
+
+    assert not set(CHECK_SET_NAMES) & set(HARSH_TRAINING_SETS)
+
+
 def test_a_turn_only_the_model_flags_is_no_refusal_for_the_outcome(rulebooks):
     """Worded like a put-down is not the same as refusing: the call outcome does not read it as an open refusal."""
     from pipeline.rules import assess
